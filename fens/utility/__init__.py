@@ -1,0 +1,1 @@
+"""Helpers shared by the rest of the package: evaluation measures."""
