@@ -1,0 +1,9 @@
+"""Fixtures shared by the whole test suite."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep the data loader's cache away from the user's home folder in every test."""
+    monkeypatch.setenv("FENS_CACHE_DIR", str(tmp_path_factory.mktemp("fens-cache")))
