@@ -73,11 +73,15 @@ def main() -> None:
             raise SystemExit(f"the two loaders disagree: checksums {base_sum} vs {ours_sum}")
 
     dataset = ours["train"].dataset
-    print(f"data: {args.data} ({len(dataset)} trials, {dataset.n_neurons} neurons), "
-          f"train split {len(ours['train'].sampler)} trials, batch {args.batch_size}, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"fens load_dataset: first call (reads every file, fills the cache) {cold:.2f} s; "
-          f"second call (from the cache) {warm:.2f} s")
+    print(
+        f"data: {args.data} ({len(dataset)} trials, {dataset.n_neurons} neurons), "
+        f"train split {len(ours['train'].sampler)} trials, batch {args.batch_size}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"fens load_dataset: first call (reads every file, fills the cache) {cold:.2f} s; "
+        f"second call (from the cache) {warm:.2f} s"
+    )
     print(f"{'epoch':>5} {'original (s)':>13} {'fens (s)':>9} {'ratio':>7}")
     for epoch, base_s, ours_s in rows:
         print(f"{epoch:>5} {base_s:>13.3f} {ours_s:>9.3f} {base_s / ours_s:>6.1f}x")

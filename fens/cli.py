@@ -1,7 +1,7 @@
 """The ``fens`` command line.
 
-    fens simulate --preset full --seed 0 --out data/simulated-full
-    fens download lurz2020 --out .
+fens simulate --preset full --seed 0 --out data/simulated-full
+fens download lurz2020 --out .
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser(
         "simulate", help="write a simulated V1 data set in the Lurz 2021 file-tree format"
     )
-    sim.add_argument("--preset", choices=sorted(PRESETS), default="full", help="size (default: full)")
+    sim.add_argument(
+        "--preset", choices=sorted(PRESETS), default="full", help="size (default: full)"
+    )
     sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     sim.add_argument("--out", required=True, help="folder to create")
     sim.add_argument("--overwrite", action="store_true", help="replace an existing folder")

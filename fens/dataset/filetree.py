@@ -118,9 +118,7 @@ def check_tiers(tiers: np.ndarray, path: Path) -> None:
     labels = set(np.unique(tiers.astype(str)).tolist())
     unknown = sorted(labels - set(TIERS))
     if unknown:
-        raise DatasetError(
-            f"unknown tier labels {unknown} in {path} (expected only {list(TIERS)})"
-        )
+        raise DatasetError(f"unknown tier labels {unknown} in {path} (expected only {list(TIERS)})")
     empty = [tier for tier in TIERS if tier not in labels]
     if empty:
         raise DatasetError(f"no trials in the {' / '.join(empty)} split(s) in {path}")
@@ -138,7 +136,9 @@ def _trial_files(folder: Path, n_trials: int) -> list[Path]:
     expected = {f"{i}.npy" for i in range(n_trials)}
     if names != expected:
         odd = sorted(names - expected)[:5]
-        raise DatasetError(f"unexpected trial files {odd} in {folder} (expected 0.npy .. {n_trials - 1}.npy)")
+        raise DatasetError(
+            f"unexpected trial files {odd} in {folder} (expected 0.npy .. {n_trials - 1}.npy)"
+        )
     return [folder / f"{i}.npy" for i in range(n_trials)]
 
 
@@ -216,7 +216,9 @@ def read_data(
     cached: Path | None = None
     if cache_dir is not None:
         if cache_dir.resolve().is_relative_to(path.resolve()):
-            raise DatasetError(f"the cache folder {cache_dir} must not lie inside the data set {path}")
+            raise DatasetError(
+                f"the cache folder {cache_dir} must not lie inside the data set {path}"
+            )
         cached = cache_dir / fingerprint(path, keys)
 
     arrays = {}
@@ -243,4 +245,3 @@ def check_finite(values: np.ndarray, key: str, folder: Path) -> None:
         raise DatasetError(
             f"{key} hold NaN or inf in {len(trials)} trial(s) in {folder} (first: {shown})"
         )
-

@@ -122,7 +122,9 @@ def select_train_trials(
     if image_n is None:
         return train
     if not 1 <= image_n <= len(train):
-        raise ValueError(f"image_n={image_n} must be between 1 and the {len(train)} training trials")
+        raise ValueError(
+            f"image_n={image_n} must be between 1 and the {len(train)} training trials"
+        )
     rng = np.random.default_rng(image_base_seed)
     return np.sort(rng.choice(train, size=image_n, replace=False))
 

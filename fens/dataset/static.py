@@ -128,7 +128,9 @@ class StaticImageSet(Dataset):
             except KeyError:
                 raise DatasetError(f"missing {std_file} (needed to normalise responses)") from None
             if std.shape != (n_all,):
-                raise DatasetError(f"expected ({n_all},) response std, got {std.shape} in {std_file}")
+                raise DatasetError(
+                    f"expected ({n_all},) response std, got {std.shape} in {std_file}"
+                )
             precision = response_precision(std)[self.neuron_idx]
         else:
             precision = np.ones(len(self.neuron_idx))
@@ -153,7 +155,9 @@ class StaticImageSet(Dataset):
         return Sample(self.images[trial], self.responses[trial])
 
     def __repr__(self) -> str:
-        counts = {t: int((self.trial_info.tiers == t).sum()) for t in ("train", "validation", "test")}
+        counts = {
+            t: int((self.trial_info.tiers == t).sum()) for t in ("train", "validation", "test")
+        }
         return (
             f"StaticImageSet({str(self.path)!r}: {len(self)} trials {counts}, "
             f"images {self.image_shape}, {self.n_neurons} neurons)"

@@ -46,8 +46,13 @@ def write_filetree(root: Path, seed: int = 0) -> Path:
         for source in ("all", "stimulus_frame"):
             folder = root / "meta" / "statistics" / key / source
             folder.mkdir(parents=True)
-            for name, fn in [("mean", np.mean), ("std", np.std), ("min", np.min),
-                             ("max", np.max), ("median", np.median)]:
+            for name, fn in [
+                ("mean", np.mean),
+                ("std", np.std),
+                ("min", np.min),
+                ("max", np.max),
+                ("median", np.median),
+            ]:
                 np.save(folder / f"{name}.npy", np.asarray(fn(stacked, axis=axis)))
     (root / "config.json").write_text('{"links": {}}')
     return root
@@ -56,4 +61,3 @@ def write_filetree(root: Path, seed: int = 0) -> Path:
 @pytest.fixture
 def filetree(tmp_path: Path) -> Path:
     return write_filetree(tmp_path / "static0-0-0-preproc0")
-

@@ -53,7 +53,9 @@ def test_misnamed_trial_file(filetree):
 
 def test_meta_field_of_wrong_length(filetree):
     np.save(filetree / "meta/trials/trial_idx.npy", np.arange(5))
-    with pytest.raises(DatasetError, match="expected 24 entries in .*trial_idx.npy, got shape \\(5,\\)"):
+    with pytest.raises(
+        DatasetError, match="expected 24 entries in .*trial_idx.npy, got shape \\(5,\\)"
+    ):
         load(filetree)
 
 
@@ -97,7 +99,9 @@ def test_unknown_tier_labels(filetree):
     tiers = np.load(filetree / "meta/trials/tiers.npy")
     tiers[[0, 1]] = ["training", "val"]
     np.save(filetree / "meta/trials/tiers.npy", tiers)
-    with pytest.raises(DatasetError, match="unknown tier labels \\['training', 'val'\\] in .*tiers.npy"):
+    with pytest.raises(
+        DatasetError, match="unknown tier labels \\['training', 'val'\\] in .*tiers.npy"
+    ):
         load(filetree)
 
 

@@ -18,10 +18,7 @@ def raw(folder: Path, key: str, n: int) -> np.ndarray:
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-    }
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
 
 def test_seed_call_patterns(filetree):
@@ -167,7 +164,9 @@ def test_cache_is_used_and_invalidated(filetree, tmp_path, monkeypatch):
 
     reads = []
     original_load = np.load
-    monkeypatch.setattr(np, "load", lambda f, *a, **k: reads.append(str(f)) or original_load(f, *a, **k))
+    monkeypatch.setattr(
+        np, "load", lambda f, *a, **k: reads.append(str(f)) or original_load(f, *a, **k)
+    )
     second = load_dataset(filetree, batch_size=4, cache_dir=cache)["test"].dataset
     assert not any("/data/" in f for f in reads)  # no trial file read again
     np.testing.assert_array_equal(first.responses, second.responses)
