@@ -1,0 +1,253 @@
+"""Tests of fens.trainers.train_model on stand-in loaders with a known linear-Poisson truth."""
+
+import math
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler, TensorDataset
+
+from fens.trainers import train_model
+from fens.utility import device as device_module
+from fens.utility.device import DeviceFallbackWarning
+from fens.utility.measures import corr
+
+N_NEURONS = 8
+SIDE = 6
+TIERS = ["train"] * 300 + ["validation"] * 60 + ["test"] * 40
+BATCH_SIZE = 64  # 300 training trials: four batches of 64 and one of 44
+
+
+class SequentialIndices(Sampler):
+    """The given trial indices, in order (as the course's validation and test samplers)."""
+
+    def __init__(self, indices):
+        self.indices = np.asarray(indices)
+
+    def __iter__(self):
+        return iter(self.indices.tolist())
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def linear_poisson_data(seed=0):
+    """Poisson responses of model neurons with rate ``exp(w @ image + b)``, and the true rates."""
+    rng = np.random.default_rng(seed)
+    tiers = np.array(TIERS)[rng.permutation(len(TIERS))]
+    images = rng.normal(size=(len(tiers), 1, SIDE, SIDE))
+    weights = rng.normal(scale=0.3, size=(N_NEURONS, SIDE * SIDE))
+    rates = np.exp(images.reshape(len(tiers), -1) @ weights.T)  # (trials, neurons)
+    responses = rng.poisson(rates)
+    dataset = TensorDataset(
+        torch.tensor(images, dtype=torch.float32), torch.tensor(responses, dtype=torch.float32)
+    )
+    dataset.trial_info = SimpleNamespace(tiers=tiers, frame_image_id=np.arange(len(tiers)))
+    dataset.neurons = SimpleNamespace(unit_ids=np.arange(N_NEURONS))
+    return dataset, rates
+
+
+def make_loaders(dataset):
+    tiers = dataset.trial_info.tiers
+    train = SubsetRandomSampler(np.flatnonzero(tiers == "train").tolist())
+    return {
+        "train": DataLoader(dataset, sampler=train, batch_size=BATCH_SIZE),
+        **{
+            tier: DataLoader(
+                dataset, sampler=SequentialIndices(np.flatnonzero(tiers == tier)), batch_size=32
+            )
+            for tier in ("validation", "test")
+        },
+    }
+
+
+class LinearExp(nn.Module):
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.linear = nn.Linear(SIDE * SIDE, N_NEURONS)
+
+    def forward(self, images):  # (batch, 1, SIDE, SIDE) -> (batch, neurons)
+        return torch.exp(self.linear(images.flatten(1)))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return linear_poisson_data()
+
+
+@pytest.fixture
+def loaders(data):
+    return make_loaders(data[0])
+
+
+@pytest.fixture(autouse=True)
+def _no_accelerator(monkeypatch):
+    """Train on the CPU as on a fresh machine without GPU, whatever this machine has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(device_module, "_warned_fallbacks", set())
+
+
+def test_training_improves_the_validation_correlation_towards_the_truth(data, loaders):
+    dataset, rates = data
+    validation = loaders["validation"].sampler.indices
+    true_correlation = corr(dataset.tensors[1][validation].numpy(), rates[validation]).mean()
+    model = LinearExp()
+    score, output, _ = train_model(
+        model, loaders, seed=0, max_iter=20, lr_init=0.05, progress=False
+    )
+    history = output["history"]
+    assert history["validation_correlation"][0] < 0.2
+    assert score > 0.9 * true_correlation
+    assert score == pytest.approx(max(history["validation_correlation"]))
+    assert output["validation_correlation"] == score
+    assert 0.5 * true_correlation < output["test_correlation"] <= 1
+    assert not model.training
+
+
+def scripted_objective(script):
+    """An objective that returns the scripted scores in turn and keeps each state it saw."""
+    states = []
+
+    def objective(model):
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        return script[len(states) - 1]
+
+    return objective, states
+
+
+def test_stops_at_the_scripted_epoch_restores_the_best_state_and_decays_the_rate(loaders):
+    # best after epoch 2; patience 2, 2 rounds: round 1 ends after epoch 4, round 2 after 6
+    objective, states = scripted_objective([0.1, 0.3, 0.5, 0.4, 0.45, 0.2, 0.3, 0.0, 0.0])
+    model = LinearExp()
+    _, output, model_state = train_model(
+        model,
+        loaders,
+        objective=objective,
+        patience=2,
+        lr_decay_steps=2,
+        lr_init=1e-2,
+        lr_decay_factor=0.3,
+        max_iter=20,
+        progress=False,
+    )
+    history = output["history"]
+    assert history["epoch"] == [0, 1, 2, 3, 4, 5, 6]
+    assert history["objective"] == [0.1, 0.3, 0.5, 0.4, 0.45, 0.2, 0.3]
+    np.testing.assert_allclose(history["lr"], [1e-2] * 5 + [3e-3] * 2)
+    best = states[2]  # the state after epoch 2
+    for name, value in model_state.items():
+        assert value.device.type == "cpu"
+        torch.testing.assert_close(value, best[name], rtol=0, atol=0)
+        torch.testing.assert_close(model.state_dict()[name], best[name], rtol=0, atol=0)
+    assert not torch.equal(states[-1]["linear.weight"], best["linear.weight"])
+
+
+@pytest.mark.parametrize("own_generator", [False, True])
+def test_the_same_seed_gives_the_same_model(data, own_generator):
+    def run(seed):
+        loaders = make_loaders(data[0])
+        if own_generator:  # shuffling with its own generator, here in a state nobody chose
+            generator = torch.Generator()
+            generator.seed()
+            loaders["train"].sampler.generator = generator
+        _, output, state = train_model(LinearExp(), loaders, seed=seed, max_iter=3, progress=False)
+        return output["history"]["train_loss"], state
+
+    losses, state = run(seed=3)
+    same_losses, same_state = run(seed=3)
+    other_losses, other_state = run(seed=4)
+    assert losses[1:] == same_losses[1:]
+    assert all(torch.equal(state[k], same_state[k]) for k in state)
+    assert not torch.equal(state["linear.weight"], other_state["linear.weight"])
+
+
+def test_asking_for_cuda_without_one_warns_once_and_trains_on_the_cpu(loaders):
+    model = LinearExp()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score, output, _ = train_model(model, loaders, device="cuda", max_iter=3, progress=False)
+    fallbacks = [w for w in caught if issubclass(w.category, DeviceFallbackWarning)]
+    assert len(fallbacks) == 1
+    assert next(model.parameters()).device.type == "cpu"
+    assert score > output["history"]["validation_correlation"][0]
+
+
+class ConstantLoss:
+    """Loss 1 for every batch (differentiable, so training can run), and counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, output, target):
+        self.calls += 1
+        return (output * 0).sum() + 1.0
+
+
+class WithRegularizer(LinearExp):
+    def regularizer(self):
+        return 0 * self.linear.weight.sum() + 5.0
+
+
+@pytest.mark.parametrize("scale_loss", [True, False])
+def test_the_loss_is_scaled_as_the_original_and_the_regularizer_added(loaders, scale_loss):
+    loss = ConstantLoss()
+    _, output, _ = train_model(
+        WithRegularizer(), loaders, loss=loss, scale_loss=scale_loss, max_iter=2, progress=False
+    )
+    n_all_trials = len(TIERS)  # sqrt(len(dataset) / batch), the dataset holding every trial
+    batches = [BATCH_SIZE] * 4 + [300 - 4 * BATCH_SIZE]
+    scale = np.mean([math.sqrt(n_all_trials / b) for b in batches]) if scale_loss else 1.0
+    np.testing.assert_allclose(output["history"]["train_loss"][1:], [scale + 5.0] * 2)
+    assert loss.calls == 2 * len(batches)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "mse"])
+def test_named_losses_train(loaders, loss):
+    score, output, _ = train_model(LinearExp(), loaders, loss=loss, max_iter=5, progress=False)
+    assert score > output["history"]["validation_correlation"][0] + 0.1
+
+
+def test_the_2022_keyword_dataloader_still_works_with_a_warning(loaders):
+    with pytest.warns(FutureWarning, match="write dataloaders="):
+        score, _, _ = train_model(model=LinearExp(), dataloader=loaders, max_iter=1, progress=False)
+    assert math.isfinite(score)
+    with pytest.raises(TypeError, match="both dataloaders= and its old name"):
+        train_model(LinearExp(), loaders, dataloader=loaders)
+    with pytest.raises(TypeError, match="missing required argument: 'dataloaders'"):
+        train_model(LinearExp())
+
+
+def test_bad_arguments_are_explained(loaders):
+    with pytest.raises(ValueError, match=r"lacks \['validation'\]"):
+        train_model(LinearExp(), {"train": loaders["train"]})
+    with pytest.raises(ValueError, match="unknown loss 'gauss'"):
+        train_model(LinearExp(), loaders, loss="gauss")
+    with pytest.raises(ValueError, match="max_iter must be a positive integer, got 0"):
+        train_model(LinearExp(), loaders, max_iter=0)
+
+
+def test_progress_bar_shows_the_validation_correlation_unless_silenced(loaders, capsys):
+    train_model(LinearExp(), loaders, max_iter=1, progress=False)
+    assert capsys.readouterr().err == ""
+    train_model(LinearExp(), loaders, max_iter=1, progress="batch")
+    err = capsys.readouterr().err
+    assert "val_corr=" in err and "Epoch 1" in err
+
+
+def test_history_has_one_entry_per_evaluation(loaders):
+    _, output, _ = train_model(LinearExp(), loaders, max_iter=4, interval=2, progress=False)
+    history = output["history"]
+    assert history["epoch"] == [0, 2, 4]
+    for values in history.values():
+        assert len(values) == 3
+    assert math.isnan(history["train_loss"][0]) and history["epoch_time"][0] == 0.0
+    assert all(t > 0 for t in history["epoch_time"][1:])
+    _, untracked, _ = train_model(
+        LinearExp(), loaders, max_iter=1, track_training=False, progress=False
+    )
+    assert set(untracked) == {"validation_correlation", "test_correlation"}
