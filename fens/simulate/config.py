@@ -1,0 +1,97 @@
+"""The simulated data set's configuration: one typed dataclass and the named presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything that shapes a simulated data set, apart from the seed.
+
+    The defaults are the ``full`` preset: the real data's dimensions (Lurz et al., ICLR 2021,
+    scan 20457-5-9: 5993 trials, 5335 neurons) and a noise level calibrated so that the noise
+    ceiling, the jackknife oracle and a linear model land where they do on the real recording
+    (see :mod:`fens.simulate.calibration`).
+    """
+
+    # --- trials -----------------------------------------------------------------------------
+    n_train: int = 4472  # training trials, each showing a different image
+    n_validation: int = 522  # validation trials, each showing a different image
+    n_test_images: int = 100  # distinct test images
+    n_test_trials: int = 999  # test trials: the test images repeated, ragged (e.g. 10 and 9 times)
+    # --- population -------------------------------------------------------------------------
+    n_neurons: int = 5335  # recorded neurons
+    complex_fraction: float = 0.6  # share of complex cells (energy model); the rest are simple
+    normalized_fraction: float = 0.6  # share divisively normalised by local contrast energy
+    weak_fraction: float = 0.2  # share of weakly responsive neurons (low stimulus gain)
+    weak_gain: float = 0.05  # stimulus gain of a weak neuron relative to a responsive one
+    exponent_mean: float = 1.5  # mean exponent of the output power nonlinearity
+    exponent_sd: float = 0.1  # its spread over neurons (clipped to 1.1..2.0)
+    rate_median: float = 0.3  # median over neurons of the mean noise-free response (a.u.)
+    rate_log_sd: float = 0.8  # sd over neurons of the log mean response
+    baseline_fraction: float = 0.5  # baseline of a neuron, relative to its mean stimulus response
+    spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
+    contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
+    # halves the drive of a neuron with normalisation strength 1
+    # --- retinotopy -------------------------------------------------------------------------
+    cortex_extent_um: float = 900.0  # side of the square of cortex the neurons lie in (um)
+    depth_range_um: tuple[float, float] = (200.0, 400.0)  # depths of the imaging planes (um)
+    n_planes: int = 10  # imaging planes, evenly spaced over depth_range_um
+    rf_scatter_px: float = 2.0  # sd of receptive-field centres around the retinotopic map (px)
+    # --- trial-to-trial variability ---------------------------------------------------------
+    gamma_shape: float = 3.0  # shape k of the Gamma noise (its CV is 1/sqrt(k))
+    private_gain_sd: float = 0.9  # sd of the log of a private gain per neuron and trial
+    shared_gain_sd: float = 0.25  # sd of the log of the gain shared by all neurons in a trial
+    running_gain_correlation: float = 0.5  # correlation of that log gain with running speed
+    # --- identifiers written to meta/ -------------------------------------------------------
+    animal_id: int = 1  # non-zero, like real animal ids
+    session: int = 1
+    scan_idx: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("n_train", "n_validation", "n_test_images", "n_neurons", "n_planes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_test_trials < 2 * self.n_test_images:
+            raise ValueError(
+                f"n_test_trials must allow >= 2 repeats of each of the {self.n_test_images} "
+                f"test images, got {self.n_test_trials}"
+            )
+        for name in ("complex_fraction", "normalized_fraction", "weak_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        for name in ("gamma_shape", "rate_median", "contrast_reference", "cortex_extent_um"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.animal_id == 0:
+            raise ValueError("animal_id must be non-zero, got 0")
+
+    @property
+    def n_trials(self) -> int:
+        """All trials: train, validation and test."""
+        return self.n_train + self.n_validation + self.n_test_trials
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON-ready values (tuples become lists)."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in fields(self)
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SimulationConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+PRESETS: dict[str, SimulationConfig] = {
+    # Unit tests: a few hundred trials, 150 neurons, 10 test images shown 5 or 6 times.
+    "tiny": SimulationConfig(
+        n_train=200, n_validation=40, n_test_images=10, n_test_trials=55, n_neurons=150
+    ),
+    # Course chapters on a CPU: all 5993 trials, 1000 neurons.
+    "small": SimulationConfig(n_neurons=1000),
+    # The real recording's dimensions.
+    "full": SimulationConfig(),
+}

@@ -1,0 +1,65 @@
+"""Calibration measures: noise ceiling, jackknife oracle, ridge proxy."""
+
+import numpy as np
+import pytest
+
+from fens.simulate import PRESETS, SimulationConfig, simulate
+from fens.simulate.calibration import (
+    calibration_summary,
+    jackknife_oracle,
+    load_tier,
+    noise_ceiling,
+    ridge_proxy,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_dataset):
+    """The session's ``tiny`` data set (seed 0, from tests/conftest.py)."""
+    return tiny_dataset
+
+
+def test_noise_ceiling_exceeds_the_jackknife_oracle_on_average(tiny):
+    ceiling, oracle = noise_ceiling(tiny), jackknife_oracle(tiny)
+    assert ceiling.shape == oracle.shape == (PRESETS["tiny"].n_neurons,)
+    assert ceiling.mean() > oracle.mean() > 0.1
+
+
+def test_jackknife_oracle_groups_the_repeats_by_image(tiny):
+    test = load_tier(tiny, "test", keys=("responses",))
+    r, ids = test["responses"].astype(np.float64), test["frame_image_id"]
+    # Leave-one-out mean of the other repeats, trial by trial.
+    loo = np.stack(
+        [r[(ids == ids[t]) & (np.arange(len(r)) != t)].mean(axis=0) for t in range(len(r))]
+    )
+    expected = [np.corrcoef(r[:, n], loo[:, n])[0, 1] for n in range(r.shape[1])]
+    np.testing.assert_allclose(jackknife_oracle(tiny), expected, atol=1e-6)
+
+
+def test_without_noise_the_ceiling_is_one_and_ridge_predicts_simple_cells_best(tmp_path):
+    quiet = SimulationConfig(
+        n_train=300,
+        n_validation=60,
+        n_test_images=20,
+        n_test_trials=40,
+        n_neurons=60,
+        complex_fraction=0.5,
+        weak_fraction=0.0,
+        normalized_fraction=0.0,
+        gamma_shape=1e6,
+        private_gain_sd=0.0,
+        shared_gain_sd=0.0,
+    )
+    folder = simulate(tmp_path / "quiet", quiet, seed=0, progress=False)
+    np.testing.assert_allclose(noise_ceiling(folder), 1.0, atol=1e-2)
+    ridge = ridge_proxy(folder)
+    complex_cell = np.load(folder / "ground_truth" / "cell_type.npy") == "complex"
+    assert ridge[~complex_cell].mean() > 0.4 > 0.15 > ridge[complex_cell].mean()
+
+
+def test_summary_reports_the_means(tiny):
+    summary = calibration_summary(tiny)
+    assert summary["noise_ceiling"] == pytest.approx(noise_ceiling(tiny).mean())
+    assert summary["ridge_fraction_of_oracle"] == pytest.approx(
+        summary["ridge_proxy"] / summary["jackknife_oracle"]
+    )

@@ -1,0 +1,49 @@
+"""The ``fens`` command line."""
+
+import numpy as np
+import pytest
+
+import fens.dataset
+from fens.cli import main
+
+
+def test_simulate_writes_a_loadable_dataset_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--preset", "tiny", "--seed", "3", "--out", str(out)]) == 0
+    assert "written to" in capsys.readouterr().out
+    assert (out / "data" / "responses" / "0.npy").is_file()
+    first = np.load(out / "data" / "responses" / "0.npy")
+
+    assert main(["simulate", "--preset", "tiny", "--seed", "4", "--out", str(out)]) == 1
+    assert str(out) in capsys.readouterr().err
+    np.testing.assert_array_equal(np.load(out / "data" / "responses" / "0.npy"), first)
+
+    assert (
+        main(["simulate", "--preset", "tiny", "--seed", "4", "--out", str(out), "--overwrite"]) == 0
+    )
+    assert not np.array_equal(np.load(out / "data" / "responses" / "0.npy"), first)
+
+
+def test_download_calls_the_downloader(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(
+        fens.dataset, "download_lurz2020", lambda out: calls.append(out) or tmp_path
+    )
+    assert main(["download", "lurz2020", "--out", str(tmp_path)]) == 0
+    assert calls == [str(tmp_path)]
+    assert str(tmp_path) in capsys.readouterr().out
+
+
+def test_download_failure_is_a_clear_message(tmp_path, monkeypatch, capsys):
+    def fail(out):
+        raise fens.dataset.DatasetError("cannot reach http://example.invalid/x.zip")
+
+    monkeypatch.setattr(fens.dataset, "download_lurz2020", fail)
+    assert main(["download", "lurz2020", "--out", str(tmp_path)]) == 1
+    assert "cannot reach http://example.invalid/x.zip" in capsys.readouterr().err
+
+
+def test_unknown_preset_is_rejected(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["simulate", "--preset", "huge", "--out", str(tmp_path / "x")])
+    assert "invalid choice: 'huge'" in capsys.readouterr().err
