@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler
 
 from fens.dataset.errors import DatasetError
 from fens.dataset.filetree import TIERS, Namespace, _require_dir, read_fields
-from fens.dataset.static import StaticImageSet
+from fens.dataset.static import Sample, StaticImageSet
 
 
 class SubsetSequentialSampler(Sampler[int]):
@@ -49,6 +49,19 @@ class RepeatsBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return len(self.batches)
+
+
+class TrialLoader(DataLoader):
+    """A DataLoader over an in-memory :class:`StaticImageSet` that gathers each batch at once.
+
+    It behaves as a plain DataLoader (``loader.sampler``, ``loader.batch_sampler``,
+    ``len(loader)``, ``loader.dataset``), but since every trial is already in memory it takes
+    each batch with one indexing operation instead of collating trial by trial.
+    """
+
+    def __iter__(self) -> Iterator[Sample]:
+        for trials in self.batch_sampler:
+            yield self.dataset.batch(trials)
 
 
 def select_neurons(
@@ -147,7 +160,6 @@ def load_dataset(
     normalize: bool = True,
     return_test_sampler: bool = False,
     cache_dir: str | Path | None = "default",
-    num_workers: int = 0,
     progress: bool = True,
 ) -> dict[str, DataLoader]:
     """DataLoaders over a data set folder in the Lurz et al. (ICLR 2021) file-tree format.
@@ -172,11 +184,11 @@ def load_dataset(
         return_test_sampler: return only ``{'test': loader}`` whose every batch holds all repeats
             of one test image (for oracles and correlations to the average).
         cache_dir: where the stacked arrays are cached (never inside ``path``); ``None``: none.
-        num_workers: DataLoader workers (0 is fastest here: the data is already in memory).
         progress: show progress bars the first time the trial files are read.
 
     Returns:
-        ``{'train': ..., 'validation': ..., 'test': ...}`` (or the one ``tier``). All loaders share
+        ``{'train': ..., 'validation': ..., 'test': ...}`` (or the one ``tier``), each a
+        :class:`TrialLoader`. All loaders share
         one :class:`~fens.dataset.static.StaticImageSet` holding every trial;
         ``len(loader.sampler)`` is the number of trials in the split.
 
@@ -208,7 +220,7 @@ def load_dataset(
 
     if return_test_sampler:
         batches = RepeatsBatchSampler(image_id_of_trial, np.flatnonzero(tiers == "test"))
-        return {"test": DataLoader(dataset, batch_sampler=batches, num_workers=num_workers)}
+        return {"test": TrialLoader(dataset, batch_sampler=batches)}
 
     loaders = {}
     for split in [tier] if tier else TIERS:
@@ -220,7 +232,5 @@ def load_dataset(
             sampler = SubsetRandomSampler(indices.tolist(), generator=generator)
         else:
             sampler = SubsetSequentialSampler(np.flatnonzero(tiers == split))
-        loaders[split] = DataLoader(
-            dataset, sampler=sampler, batch_size=batch_size, num_workers=num_workers
-        )
+        loaders[split] = TrialLoader(dataset, sampler=sampler, batch_size=batch_size)
     return loaders

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -137,7 +138,10 @@ class StaticImageSet(Dataset):
         self.precision = precision.astype(np.float32)
 
         self.images = torch.from_numpy(images)
-        self.responses = torch.from_numpy(responses[:, self.neuron_idx] * self.precision)
+        if not np.array_equal(self.neuron_idx, np.arange(n_all)):
+            responses = responses.take(self.neuron_idx, axis=1)  # a C-ordered copy
+        responses *= self.precision  # in place: `responses` is this reader's own array
+        self.responses = torch.from_numpy(responses)  # each trial's row contiguous: fast batches
 
     @property
     def n_neurons(self) -> int:
@@ -153,6 +157,11 @@ class StaticImageSet(Dataset):
 
     def __getitem__(self, trial: int) -> Sample:
         return Sample(self.images[trial], self.responses[trial])
+
+    def batch(self, trials: Sequence[int]) -> Sample:
+        """Trials ``trials`` stacked: ``(len(trials), 1, h, w)`` and ``(len(trials), neurons)``."""
+        index = torch.as_tensor(trials, dtype=torch.long)
+        return Sample(self.images[index], self.responses[index])
 
     def __repr__(self) -> str:
         counts = {

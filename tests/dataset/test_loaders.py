@@ -182,3 +182,15 @@ def test_cache_is_used_and_invalidated(filetree, tmp_path, monkeypatch):
 def test_cache_inside_the_dataset_is_refused(filetree):
     with pytest.raises(ValueError, match="must not lie inside the data set"):
         load_dataset(filetree, batch_size=4, cache_dir=filetree / "cache")
+
+
+@pytest.mark.parametrize("subset", [{}, {"neuron_n": 4}])
+def test_batches_equal_those_of_a_plain_dataloader(filetree, subset):
+    loader = load_dataset(filetree, batch_size=5, tier="test", **subset)["test"]
+    dataset = loader.dataset
+    assert dataset.responses.is_contiguous()  # one row per trial: batches gather fast
+    plain = torch.utils.data.DataLoader(dataset, sampler=loader.sampler, batch_size=5)
+    assert len(loader) == len(plain) == 2
+    for ours, theirs in zip(loader, plain, strict=True):
+        torch.testing.assert_close(ours.images, theirs.images, rtol=0, atol=0)
+        torch.testing.assert_close(ours.responses, theirs.responses, rtol=0, atol=0)
