@@ -25,6 +25,69 @@ def _download(args: argparse.Namespace) -> None:
     print(f"Lurz 2020 data set ready in {path}")
 
 
+def _train(args: argparse.Namespace) -> None:
+    import platform
+    import time
+
+    import torch
+
+    import fens
+    from fens.dataset import load_dataset
+    from fens.models.pretrained import save_checkpoint
+    from fens.models.zoo import build_model
+    from fens.trainers import train_model
+    from fens.utility import measures
+    from fens.utility.device import resolve_device
+
+    device = resolve_device(args.device)
+    dataloaders = load_dataset(
+        args.data, batch_size=args.batch_size, seed=args.seed, neuron_n=args.neuron_n
+    )
+    model = build_model(args.model, dataloaders, seed=args.seed)
+    if device.type == "cpu":
+        # Channels-last convolutions are about 1.6x faster on a CPU (measured on 2 cores).
+        model = model.to(memory_format=torch.channels_last)
+    start = time.perf_counter()
+    score, output, _ = train_model(
+        model, dataloaders, device=device, seed=args.seed, max_iter=args.max_iter
+    )
+    seconds = time.perf_counter() - start
+    test = dataloaders["test"]
+    metrics = {
+        "validation_correlation": score,
+        "test_correlation": output["test_correlation"],
+        "test_avg_correlation": float(
+            measures.get_avg_correlations(model, test, device=device, per_neuron=False)
+        ),
+        "fraction_oracle": float(measures.get_fraction_oracles(model, dataloaders, device=device)),
+    }
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    training = {
+        "command": "fens " + " ".join(args.argv),
+        "seed": args.seed,
+        "epochs": output["history"]["epoch"][-1],
+        "max_iter": args.max_iter,
+        "seconds": seconds,
+        "device": f"{device} ({hardware or platform.machine()}, {torch.get_num_threads()} threads)",
+        "torch": torch.__version__,
+        "fens": fens.__version__,
+        "history": output["history"],
+    }
+    path = save_checkpoint(
+        args.out,
+        model,
+        name=args.model,
+        dataloaders=dataloaders,
+        metrics=metrics,
+        training=training,
+    )
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+    print(
+        f"{args.model}: {summary}; {training['epochs']} epochs in {seconds / 60:.1f} min on "
+        f"{training['device']}; saved to {path}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fens.simulate import PRESETS
 
@@ -44,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     sim.set_defaults(run=_simulate)
 
+    from fens.models.zoo import MODEL_NAMES
+
+    train = commands.add_parser("train", help="train a model and save a checkpoint")
+    train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which model")
+    train.add_argument("--data", required=True, help="data set folder")
+    train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    train.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    train.add_argument("--max-iter", type=int, default=200, help="most epochs (default: 200)")
+    train.add_argument("--batch-size", type=int, default=60, help="trials per batch (default: 60)")
+    train.add_argument("--neuron-n", type=int, default=None, help="train on this many neurons")
+    train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the fastest)")
+    train.set_defaults(run=_train)
+
     down = commands.add_parser("download", help="download a real data set")
     down.add_argument("dataset", choices=["lurz2020"], help="which data set")
     down.add_argument("--out", default=".", help="folder to download into (default: .)")
@@ -55,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fens`` console script; returns the exit status."""
     from fens.dataset.errors import DatasetError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         args.run(args)
     except (DatasetError, FileExistsError) as error:

@@ -7,20 +7,28 @@
   ``linear=True``, its linear-nonlinear version.
 
 All map images ``(B, 1, 36, 64)`` (raw 0..255 pixels) to positive responses ``(B, N)`` and have
-``regularizer()``, the penalty the trainer adds to the Poisson loss.
+``regularizer()``, the penalty the trainer adds to the Poisson loss. :func:`build_model` builds
+the course's four models by name; :func:`load_pretrained` loads the shipped SOTA checkpoints.
 """
 
 from fens.models.cnn import CNN
 from fens.models.ln import Linear
 from fens.models.lurz2020 import Lurz2020Config, Lurz2020Model, build_lurz2020_model
+from fens.models.pretrained import load_pretrained, save_checkpoint
 from fens.models.summary import count_parameters, summarize
+from fens.models.zoo import COURSE_LURZ2020_CONFIG, MODEL_NAMES, build_model
 
 __all__ = [
     "CNN",
+    "COURSE_LURZ2020_CONFIG",
+    "MODEL_NAMES",
     "Linear",
     "Lurz2020Config",
     "Lurz2020Model",
     "build_lurz2020_model",
+    "build_model",
+    "load_pretrained",
+    "save_checkpoint",
     "count_parameters",
     "summarize",
 ]

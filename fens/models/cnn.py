@@ -75,6 +75,17 @@ class CNN(nn.Module):
             raise ValueError(f"gamma must be >= 0, got {gamma}")
         if len(kernel_sizes) == 0 or any(k < 1 or k % 2 == 0 for k in kernel_sizes):
             raise ValueError(f"kernel_sizes must be one or more odd sizes, got {kernel_sizes}")
+        # The constructor's arguments, which rebuild this model from a checkpoint.
+        self.init_kwargs = dict(
+            input_height=input_height,
+            input_width=input_width,
+            n_neurons=n_neurons,
+            momentum=momentum,
+            init_std=init_std,
+            gamma=gamma,
+            hidden_channels=hidden_channels,
+            kernel_sizes=list(kernel_sizes),
+        )
         self.input_height = input_height
         self.input_width = input_width
         self.n_neurons = n_neurons

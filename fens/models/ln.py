@@ -54,6 +54,15 @@ class Linear(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {value}")
         if gamma < 0:
             raise ValueError(f"gamma must be >= 0, got {gamma}")
+        # The constructor's arguments, which rebuild this model from a checkpoint.
+        self.init_kwargs = dict(
+            input_height=input_height,
+            input_width=input_width,
+            n_neurons=n_neurons,
+            momentum=momentum,
+            init_std=init_std,
+            gamma=gamma,
+        )
         self.input_height = input_height
         self.input_width = input_width
         self.n_neurons = n_neurons

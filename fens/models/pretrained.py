@@ -1,0 +1,215 @@
+"""Trained models saved with what they were trained on, and loaded only onto matching data.
+
+A checkpoint is one ``torch.save`` file holding a plain dict (loadable with
+``torch.load(weights_only=True)``)::
+
+    name          e.g. "sota_cnn"
+    architecture  "lurz2020", "linear" or "cnn"
+    config        the keyword arguments that rebuild the model (with the data's loaders)
+    state_dict    the weights, as CPU tensors
+    data          fingerprint and description of the data set it was trained on
+    metrics       test and validation correlations measured right after training
+    training      seed, epochs, seconds, device, software versions, the command line
+
+:func:`load_pretrained` rebuilds the model for the given dataloaders and refuses, with a message
+that says what differs, a checkpoint whose data fingerprint does not match theirs: the readout
+of these models holds one set of weights per neuron, so weights trained on other neurons (or a
+different subset) would load without error and predict nonsense.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from fens.models.cnn import CNN
+from fens.models.ln import Linear
+from fens.models.lurz2020 import Lurz2020Model, build_lurz2020_model
+from fens.utility.device import resolve_device
+
+CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
+FORMAT_VERSION = 1
+
+
+def data_fingerprint(dataset: Any) -> str:
+    """A short hash identifying a data set and the neurons selected from it.
+
+    Hashes the neurons' ``unit_ids`` (in order), the trials' tiers and image ids, and the
+    recorded statistics of images and responses; so two folders with the same recording and
+    the same neuron selection agree, and anything else differs. Reads nothing from disk.
+
+    Args:
+        dataset: a :class:`fens.dataset.StaticImageSet` (``loader.dataset``).
+    """
+    digest = hashlib.sha256()
+    parts = [
+        np.asarray(dataset.neurons.unit_ids, dtype=np.int64),
+        np.asarray(dataset.trial_info.tiers).astype("<U10"),
+        np.asarray(dataset.trial_info.frame_image_id, dtype=np.int64),
+        np.asarray(dataset.statistics.responses.all.mean, dtype=np.float32),
+        np.asarray(dataset.statistics.responses.all.std, dtype=np.float32),
+        np.asarray(dataset.statistics.images.all.mean, dtype=np.float32),
+        np.asarray(dataset.statistics.images.all.std, dtype=np.float32),
+    ]
+    for part in parts:
+        digest.update(part.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def describe_data(dataset: Any) -> dict[str, Any]:
+    """What a checkpoint records about its training data (and prints when it does not match)."""
+    description = {
+        "fingerprint": data_fingerprint(dataset),
+        "folder": Path(dataset.path).name,
+        "n_neurons": int(dataset.n_neurons),
+        "n_trials": len(dataset),
+    }
+    simulation = Path(dataset.path) / "ground_truth" / "simulation.json"
+    if simulation.is_file():
+        recorded = json.loads(simulation.read_text())
+        description["simulation"] = {k: recorded[k] for k in ("preset", "seed") if k in recorded}
+    return description
+
+
+def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
+    """The architecture name and the keyword arguments that rebuild ``model``."""
+    if isinstance(model, Lurz2020Model):
+        return "lurz2020", dataclasses.asdict(model.config)
+    if isinstance(model, Linear | CNN):
+        return type(model).__name__.lower(), dict(model.init_kwargs)
+    raise TypeError(f"cannot save a checkpoint of a {type(model).__name__}")
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    *,
+    name: str,
+    dataloaders: Mapping[str, DataLoader],
+    metrics: Mapping[str, float],
+    training: Mapping[str, Any],
+) -> Path:
+    """Save ``model`` with its config, the data it was trained on, its metrics and provenance."""
+    architecture, config = model_spec(model)
+    checkpoint = {
+        "format": FORMAT_VERSION,
+        "name": name,
+        "architecture": architecture,
+        "config": config,
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        "data": describe_data(dataloaders["train"].dataset),
+        "metrics": _plain(metrics),
+        "training": _plain(training),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, path)
+    return path
+
+
+def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with NumPy scalars and version objects made plain Python values.
+
+    ``torch.load(weights_only=True)`` accepts only plain containers, numbers and strings.
+    """
+    return json.loads(
+        json.dumps(record, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
+
+
+def checkpoint_path(name_or_path: str | Path) -> Path:
+    """The file of a shipped checkpoint (``"sota_cnn"``, ``"sota_ln"``) or a path to one."""
+    path = Path(name_or_path)
+    if path.suffix == ".pt":
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint file {path}")
+        return path
+    shipped = CHECKPOINT_DIR / f"{name_or_path}.pt"
+    if not shipped.is_file():
+        available = sorted(p.stem for p in CHECKPOINT_DIR.glob("*.pt"))
+        raise ValueError(f"unknown pretrained model {str(name_or_path)!r}; shipped: {available}")
+    return shipped
+
+
+def read_checkpoint(name_or_path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict (weights included) of a shipped name or a ``.pt`` path."""
+    path = checkpoint_path(name_or_path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint.get("format") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format {checkpoint.get('format')!r}, "
+            f"this fens reads format {FORMAT_VERSION}"
+        )
+    return checkpoint
+
+
+def load_pretrained(
+    name_or_path: str | Path,
+    dataloaders: Mapping[str, DataLoader],
+    device: str | torch.device | None = "cpu",
+) -> nn.Module:
+    """A trained model, rebuilt for ``dataloaders`` and loaded with the checkpoint's weights.
+
+    Args:
+        name_or_path: ``"sota_cnn"`` or ``"sota_ln"`` (shipped with fens, trained on the
+            simulated ``full`` preset, seed 0), or the path of a ``.pt`` file from
+            :func:`save_checkpoint` / ``fens train``.
+        dataloaders: the loaders of the data set the model is to be used on; must be the data
+            (and the neuron selection) the checkpoint was trained on.
+        device: where to put the model (``None``: CUDA, then MPS, then CPU).
+
+    Returns:
+        The model in evaluation mode. Its training record is in ``model.checkpoint_info``
+        (the checkpoint dict without the weights).
+
+    Raises:
+        ValueError: the data set does not match the one the checkpoint was trained on.
+    """
+    checkpoint = read_checkpoint(name_or_path)
+    trained_on = checkpoint["data"]
+    given = describe_data(dataloaders["train"].dataset)
+    if given["fingerprint"] != trained_on["fingerprint"]:
+        raise ValueError(
+            f"the checkpoint {str(name_or_path)!r} was trained on another data set: "
+            f"{_describe(trained_on)}, but these dataloaders hold {_describe(given)}. "
+            "Load the data set it was trained on (for the shipped checkpoints: "
+            "`fens simulate --preset full --seed 0`, all neurons), or train a new model."
+        )
+    model = _rebuild(checkpoint["architecture"], checkpoint["config"], dataloaders)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    return model.to(resolve_device(device)).eval()
+
+
+def _describe(data: Mapping[str, Any]) -> str:
+    simulation = data.get("simulation")
+    origin = (
+        f"simulated '{simulation['preset']}' preset, seed {simulation['seed']}"
+        if simulation
+        else f"folder {data['folder']}"
+    )
+    return (
+        f"{origin}, {data['n_neurons']} neurons, {data['n_trials']} trials "
+        f"(fingerprint {data['fingerprint']})"
+    )
+
+
+def _rebuild(
+    architecture: str, config: Mapping[str, Any], dataloaders: Mapping[str, DataLoader]
+) -> nn.Module:
+    if architecture == "lurz2020":
+        return build_lurz2020_model(dataloaders=dataloaders, seed=0, **config)
+    if architecture == "linear":
+        return Linear(**config)
+    if architecture == "cnn":
+        return CNN(**config)
+    raise ValueError(f"unknown architecture {architecture!r} in checkpoint")

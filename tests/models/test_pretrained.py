@@ -1,0 +1,100 @@
+"""Checkpoints: saved with their data's fingerprint, loaded only onto the same data."""
+
+import numpy as np
+import pytest
+import torch
+
+from fens.cli import main
+from fens.dataset import load_dataset
+from fens.models.pretrained import (
+    CHECKPOINT_DIR,
+    data_fingerprint,
+    load_pretrained,
+    read_checkpoint,
+    save_checkpoint,
+)
+from fens.models.zoo import MODEL_NAMES, build_model
+
+
+@pytest.fixture(scope="module")
+def loaders(tiny_dataset):
+    return load_dataset(tiny_dataset, batch_size=32, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("name", ["ln", "cnn", "sota_ln", "sota_cnn"])
+def test_round_trip_gives_the_same_predictions(name, loaders, tmp_path):
+    model = build_model(name, loaders, seed=3).eval()
+    images, _ = next(iter(loaders["test"]))
+    path = save_checkpoint(
+        tmp_path / f"{name}.pt",
+        model,
+        name=name,
+        dataloaders=loaders,
+        metrics={"test_correlation": 0.5},
+        training={"seed": 3},
+    )
+    assert set(torch.load(path, weights_only=True)) >= {"state_dict", "config", "data", "metrics"}
+    loaded = load_pretrained(path, loaders)
+    assert type(loaded) is type(model) and not loaded.training
+    torch.testing.assert_close(loaded(images), model(images))
+    assert loaded.checkpoint_info["metrics"] == {"test_correlation": 0.5}
+
+
+def test_refuses_other_data(loaders, tiny_dataset, tmp_path):
+    model = build_model("sota_ln", loaders, seed=0)
+    path = save_checkpoint(
+        tmp_path / "m.pt", model, name="m", dataloaders=loaders, metrics={}, training={}
+    )
+    subset = load_dataset(tiny_dataset, batch_size=32, neuron_n=50, progress=False)
+    with pytest.raises(
+        ValueError,
+        match="trained on another data set: simulated 'tiny' preset, seed 0, 150 neurons.*50 neurons",
+    ):
+        load_pretrained(path, subset)
+
+    other = tmp_path / "other"
+    main(["simulate", "--preset", "tiny", "--seed", "1", "--out", str(other)])
+    other_loaders = load_dataset(other, batch_size=32, progress=False)
+    assert data_fingerprint(other_loaders["train"].dataset) != data_fingerprint(
+        loaders["train"].dataset
+    )
+    with pytest.raises(ValueError, match="seed 1"):
+        load_pretrained(path, other_loaders)
+
+
+def test_unknown_names_and_files(loaders, tmp_path):
+    with pytest.raises(ValueError, match="unknown pretrained model 'nope'; shipped: \\["):
+        load_pretrained("nope", loaders)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_pretrained(tmp_path / "missing.pt", loaders)
+    with pytest.raises(ValueError, match="unknown model 'gru'"):
+        build_model("gru", loaders, seed=0)
+
+
+def test_fens_train_writes_a_loadable_checkpoint(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "ln.pt"
+    argv = ["train", "--model", "ln", "--data", str(tiny_dataset), "--out", str(out)]
+    assert main([*argv, "--max-iter", "2", "--seed", "5"]) == 0
+    assert "ln: validation_correlation" in capsys.readouterr().out
+    info = read_checkpoint(out)
+    assert info["training"]["command"].startswith("fens train --model ln")
+    assert info["training"]["epochs"] == 2 and len(info["training"]["history"]["epoch"]) == 3
+    assert np.isfinite(list(info["metrics"].values())).all()
+    loaders = load_dataset(tiny_dataset, batch_size=32, progress=False)
+    assert load_pretrained(out, loaders).n_neurons == 150
+
+
+SHIPPED = sorted(CHECKPOINT_DIR.glob("*.pt"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_checkpoints_are_small_and_documented(path, loaders):
+    assert path.stat().st_size < 5e6
+    info = read_checkpoint(path)
+    assert info["name"] in MODEL_NAMES
+    assert info["data"]["simulation"] == {"preset": "full", "seed": 0}
+    assert info["data"]["n_neurons"] == 5335
+    assert 0 < info["metrics"]["test_correlation"] < 1
+    assert info["training"]["command"].startswith("fens train")
+    with pytest.raises(ValueError, match="trained on another data set"):
+        load_pretrained(path, loaders)
