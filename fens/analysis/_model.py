@@ -1,0 +1,63 @@
+"""What every analysis does first: put the model in evaluation mode on the chosen device, and
+check the neuron indices and images it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from fens.utility.device import resolve_device
+
+
+def prepare_model(model: nn.Module, device: str | torch.device | None) -> torch.device:
+    """Resolve ``device`` (see :func:`fens.utility.device.resolve_device`), move ``model`` there
+    and put it in evaluation mode (batch norm then uses its running statistics, so every image
+    of a batch is processed independently of the others), as the course's notebooks do."""
+    resolved = resolve_device(device)
+    model.eval()
+    model.to(resolved)
+    return resolved
+
+
+def as_neuron_ids(
+    neuron_ids: int | Sequence[int] | np.ndarray | None, n_neurons: int
+) -> np.ndarray:
+    """``(n,)`` int64 neuron indices, all of them for ``None``; raises ``ValueError`` for an
+    index outside ``0..n_neurons-1`` or an empty selection."""
+    if neuron_ids is None:
+        return np.arange(n_neurons)
+    ids = np.atleast_1d(np.asarray(neuron_ids))
+    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"expected one or more integer neuron indices, got {neuron_ids!r}")
+    bad = ids[(ids < 0) | (ids >= n_neurons)]
+    if bad.size:
+        raise ValueError(
+            f"neuron indices {bad.tolist()} are outside 0..{n_neurons - 1} "
+            f"(the model predicts {n_neurons} neurons)"
+        )
+    return ids.astype(np.int64)
+
+
+def n_neurons_of(model: nn.Module, image_shape: tuple[int, int], device: torch.device) -> int:
+    """Number of neurons ``model`` predicts, from one forward pass of a grey image."""
+    with torch.no_grad():
+        return model(torch.zeros(1, 1, *image_shape, device=device)).shape[1]
+
+
+def check_image(image: np.ndarray, name: str = "input_image") -> np.ndarray:
+    """``image`` as a float64 ``(height, width)`` array; raises ``ValueError`` otherwise."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise ValueError(f"{name} must be one (height, width) image, got shape {image.shape}")
+    return image
+
+
+def as_scalar(value: float | np.ndarray, name: str) -> float:
+    """A Python float from a number or a one-element array (the data set's statistics)."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.size != 1:
+        raise ValueError(f"{name} must be a single number, got an array of shape {array.shape}")
+    return float(array.reshape(()))

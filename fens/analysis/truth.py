@@ -1,0 +1,299 @@
+"""Checking what a model learned against the simulated neurons' ground truth.
+
+On simulated data (:mod:`fens.simulate`) every neuron's true filters are known, so the
+analyses of this package can be scored:
+
+- **receptive fields and MEIs**: a simple cell's response ``max(<f, x>, 0)`` under a fixed
+  image mean and standard deviation is largest for ``x`` proportional to its Gabor filter ``f``
+  (up to the mean), so its true optimal stimulus is the filter itself, rescaled; a complex cell
+  (energy model) responds equally to its Gabor at every phase, so an MEI is compared with the
+  Gabor at its best phase. Divisive normalisation changes neither under a fixed global contrast
+  much, since the pool is centred on the receptive field.
+- **preferred orientation**: from the model's grating tuning curve, against the true Gabor's
+  orientation, as a circular difference modulo 180 degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+from torch import nn
+
+from fens.analysis._model import as_scalar
+from fens.analysis.insilico import (
+    orientation_difference,
+    orientation_selectivity_index,
+    preferred_orientation,
+    tuning_curves,
+)
+from fens.analysis.mei import generate_meis
+from fens.analysis.receptive_fields import generate_grad_rfs
+from fens.simulate.neurons import GroundTruth
+
+
+def well_predicted_neurons(
+    correlations: np.ndarray, n: int = 64, min_correlation: float | None = None
+) -> np.ndarray:
+    """Indices of the ``n`` best-predicted neurons, best first.
+
+    Args:
+        correlations: ``(n_neurons,)`` per-neuron test correlations, e.g. from
+            ``fens.utility.measures.get_correlations(model, dataloaders['test'], per_neuron=True)``.
+        n: how many to return at most.
+        min_correlation: keep only neurons at least this well predicted.
+
+    Returns:
+        ``(<= n,)`` int64 indices.
+    """
+    correlations = np.asarray(correlations, dtype=np.float64)
+    if correlations.ndim != 1:
+        raise ValueError(f"expected correlations of shape (n_neurons,), got {correlations.shape}")
+    if n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    order = np.argsort(-np.nan_to_num(correlations, nan=-np.inf), kind="stable")
+    if min_correlation is not None:
+        order = order[correlations[order] >= min_correlation]
+    return order[:n].astype(np.int64)
+
+
+def similarity_to_truth(
+    images: np.ndarray, truth: GroundTruth, neuron_ids: Sequence[int] | np.ndarray
+) -> np.ndarray:
+    """Correlation of each image with its neuron's true optimal stimulus.
+
+    Simple cells: the Pearson correlation with the Gabor filter (signed: an image of the
+    opposite phase scores -1). Complex cells: the largest correlation with any combination
+    ``a f_even + b f_odd`` of the quadrature pair, which contains the Gabor at every phase:
+    ``|P x| / |x|`` for the mean-subtracted image ``x`` and the projection ``P`` onto the pair's
+    span (0..1).
+
+    Args:
+        images: ``(n, height, width)`` e.g. MEIs or gradient receptive fields.
+        truth: the ground truth of the data set the model was trained on.
+        neuron_ids: ``(n,)`` the neuron of each image.
+
+    Returns:
+        ``(n,)`` correlations.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    ids = np.asarray(neuron_ids)
+    if images.ndim != 3 or len(images) != len(ids):
+        raise ValueError(
+            f"expected images of shape ({len(ids)}, height, width) for {len(ids)} neurons, "
+            f"got {images.shape}"
+        )
+    if images.shape[1:] != truth.filters.shape[2:]:
+        raise ValueError(
+            f"images are {images.shape[1:]}, the true filters {truth.filters.shape[2:]}"
+        )
+    x = images.reshape(len(images), -1)
+    x = x - x.mean(axis=1, keepdims=True)  # (n, P)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    pair = truth.filters[ids].reshape(len(ids), 2, -1).astype(np.float64)  # (n, 2, P)
+    pair = pair - pair.mean(axis=2, keepdims=True)
+    even = pair[:, 0] / np.linalg.norm(pair[:, 0], axis=1, keepdims=True)
+    simple = (x * even).sum(axis=1)
+    basis, _ = np.linalg.qr(pair.transpose(0, 2, 1))  # (n, P, 2) orthonormal columns
+    complex_ = np.linalg.norm(np.einsum("np,npk->nk", x, basis), axis=1)
+    return np.where(truth.cell_type[ids] == "complex", complex_, simple)
+
+
+def compare_to_truth(
+    model: nn.Module,
+    truth: GroundTruth,
+    neuron_ids: Sequence[int] | np.ndarray,
+    image_mean: float,
+    image_std: float,
+    *,
+    mei_contrast: float = 0.1,
+    mei_iterations: int = 500,
+    mei_lr: float = 1.0,
+    mei_blur_sigma: float | None = None,
+    orientations: int = 16,
+    spatial_frequencies: Sequence[float] = (0.04, 0.06, 0.09, 0.13, 0.2),
+    osi_threshold: float = 0.2,
+    correlations: np.ndarray | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Score a model's receptive fields, MEIs and orientation preferences against the truth.
+
+    For each chosen neuron (pick well-predicted ones, :func:`well_predicted_neurons`):
+    the gradient receptive field at the mean image, an MEI (noise start, seeded), and the
+    orientation tuning to gratings at the training images' mean and standard deviation,
+    maximised over phase, at the neuron's preferred spatial frequency.
+
+    Args:
+        model: a model trained on the simulated data set ``truth`` belongs to.
+        truth: :meth:`fens.simulate.GroundTruth.load` of that data set.
+        neuron_ids: ``(n,)`` the neurons to score.
+        image_mean, image_std: the training images' pixel mean and standard deviation
+            (``dataset.statistics.images.all.mean`` / ``.std``).
+        mei_contrast: the MEIs' pixel standard deviation as a fraction of ``image_std``
+            (the course uses a tenth).
+        mei_iterations, mei_lr, mei_blur_sigma: :func:`fens.analysis.generate_meis`'s
+            ``iterations``, ``lr`` and ``blur_sigma``.
+        orientations: number of grating orientations over 180 degrees.
+        spatial_frequencies: grating spatial frequencies, cycles per pixel.
+        osi_threshold: a neuron counts as orientation tuned when the ``1 - circular variance``
+            of its model tuning curve, minus the curve's minimum, is at least this.
+        correlations: optional ``(n_neurons,)`` test correlations of all neurons, copied into
+            the table.
+        seed: seed of the MEIs' starting noise.
+        device: where to compute (:func:`fens.utility.device.resolve_device`).
+        progress: show tqdm progress bars.
+
+    Returns:
+        A table, a dict of ``(n,)`` arrays: ``neuron_id``, ``cell_type``,
+        ``grad_rf_correlation`` and ``mei_correlation`` (:func:`similarity_to_truth`),
+        ``mei_activation`` (the model's response to the MEI at the last step),
+        ``true_orientation`` and ``model_orientation`` (degrees in [0, 180)),
+        ``orientation_error`` (degrees in [0, 90]), ``osi``, ``tuned`` (bool), and
+        ``prediction_correlation`` when ``correlations`` is given.
+    """
+    ids = np.atleast_1d(np.asarray(neuron_ids)).astype(np.int64)
+    if ids.ndim != 1 or np.any((ids < 0) | (ids >= truth.n_neurons)):
+        raise ValueError(
+            f"neuron_ids must index the {truth.n_neurons} simulated neurons, got {neuron_ids!r}"
+        )
+    shape = truth.filters.shape[2:]
+    mean, std = as_scalar(image_mean, "image_mean"), as_scalar(image_std, "image_std")
+
+    grad_rfs = generate_grad_rfs(model, np.full(shape, mean), ids, device=device)
+    activations, meis = generate_meis(
+        model,
+        ids,
+        iterations=mei_iterations,
+        mean_constr=mean,
+        std_constr=mei_contrast * std,
+        lr=mei_lr,
+        seed=seed,
+        blur_sigma=mei_blur_sigma,
+        image_shape=shape,
+        device=device,
+        progress=progress,
+    )
+    curves = tuning_curves(
+        model,
+        orientations=orientations,
+        spatial_frequencies=spatial_frequencies,
+        neuron_ids=ids,
+        shape=shape,
+        contrast=min(1.0, np.sqrt(2) * std / mean),
+        mean=mean,
+        device=device,
+        progress=progress,
+    )
+    curve = curves.orientation_tuning()  # (n, O)
+    model_orientation = preferred_orientation(curve, curves.orientations)
+    evoked = curve - curve.min(axis=1, keepdims=True)
+    osi = orientation_selectivity_index(np.maximum(evoked, 1e-12), curves.orientations)
+    true_orientation = truth.orientation[ids]
+    table = {
+        "neuron_id": ids,
+        "cell_type": truth.cell_type[ids],
+        "grad_rf_correlation": similarity_to_truth(grad_rfs, truth, ids),
+        "mei_correlation": similarity_to_truth(meis, truth, ids),
+        "mei_activation": activations[np.arange(len(ids)), _last_finite(activations)],
+        "true_orientation": np.degrees(true_orientation),
+        "model_orientation": np.degrees(model_orientation),
+        "orientation_error": np.degrees(
+            orientation_difference(model_orientation, true_orientation)
+        ),
+        "osi": osi,
+        "tuned": osi >= osi_threshold,
+    }
+    if correlations is not None:
+        table["prediction_correlation"] = np.asarray(correlations, dtype=np.float64)[ids]
+    return table
+
+
+def summarize_truth_comparison(
+    table: dict[str, np.ndarray], within_deg: float = 15.0
+) -> dict[str, float]:
+    """Summary numbers of a :func:`compare_to_truth` table.
+
+    Returns:
+        ``median_mei_correlation_simple`` / ``_complex``, ``median_grad_rf_correlation_simple``
+        (NaN where there is no such cell), ``n_tuned`` and ``fraction_within`` (the share of
+        tuned neurons whose preferred orientation is within ``within_deg`` degrees of the true
+        one; NaN if none is tuned).
+    """
+    simple = table["cell_type"] == "simple"
+    complex_ = table["cell_type"] == "complex"
+    tuned = table["tuned"]
+
+    def median(values: np.ndarray) -> float:
+        return float(np.median(values)) if values.size else float("nan")
+
+    return {
+        "median_mei_correlation_simple": median(table["mei_correlation"][simple]),
+        "median_mei_correlation_complex": median(table["mei_correlation"][complex_]),
+        "median_grad_rf_correlation_simple": median(table["grad_rf_correlation"][simple]),
+        "n_tuned": int(tuned.sum()),
+        "fraction_within": float(np.mean(table["orientation_error"][tuned] <= within_deg))
+        if tuned.any()
+        else float("nan"),
+    }
+
+
+def plot_truth_comparison(table: dict[str, np.ndarray], within_deg: float = 15.0) -> Figure:
+    """Three panels: MEI-truth correlations by cell type (medians marked), model vs true
+    preferred orientation, and the orientation errors of tuned neurons (``within_deg`` marked).
+    """
+    summary = summarize_truth_comparison(table, within_deg)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    ax = axes[0]
+    bins = np.linspace(-1, 1, 41)
+    for cell_type, color in (("simple", "C0"), ("complex", "C1")):
+        values = table["mei_correlation"][table["cell_type"] == cell_type]
+        if values.size:
+            ax.hist(values, bins=bins, color=color, alpha=0.6, label=f"{cell_type} ({values.size})")
+            ax.axvline(np.median(values), color=color, linestyle="--")
+    ax.set_xlabel("MEI-truth correlation")
+    ax.set_ylabel("neurons")
+    ax.set_title(f"median, simple cells: {summary['median_mei_correlation_simple']:.2f}")
+    ax.legend(frameon=False)
+
+    ax = axes[1]
+    tuned = table["tuned"]
+    ax.scatter(
+        table["true_orientation"][~tuned],
+        table["model_orientation"][~tuned],
+        s=8,
+        color="0.7",
+        label="not tuned",
+    )
+    ax.scatter(
+        table["true_orientation"][tuned],
+        table["model_orientation"][tuned],
+        s=8,
+        color="k",
+        label="tuned",
+    )
+    ax.plot([0, 180], [0, 180], color="r", linewidth=1)
+    ax.set_xlim(0, 180)
+    ax.set_ylim(0, 180)
+    ax.set_aspect("equal")
+    ax.set_xlabel("true orientation (deg)")
+    ax.set_ylabel("model's preferred orientation (deg)")
+    ax.legend(frameon=False)
+
+    ax = axes[2]
+    ax.hist(table["orientation_error"][tuned], bins=np.linspace(0, 90, 19), color="k")
+    ax.axvline(within_deg, color="r", linestyle="--")
+    ax.set_xlabel("orientation error (deg)")
+    ax.set_ylabel("tuned neurons")
+    ax.set_title(f"within {within_deg:g} deg: {summary['fraction_within']:.0%}")
+    return fig
+
+
+def _last_finite(activations: np.ndarray) -> np.ndarray:
+    """``(n,)`` index of the last non-NaN step of each row of ``(n, iterations)``."""
+    finite = np.isfinite(activations)
+    return activations.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)

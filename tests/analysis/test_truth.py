@@ -1,0 +1,133 @@
+"""Scoring against the ground truth, with a model that is the ground truth."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from fens.analysis import (
+    compare_to_truth,
+    plot_truth_comparison,
+    similarity_to_truth,
+    summarize_truth_comparison,
+    well_predicted_neurons,
+)
+from fens.simulate.neurons import GroundTruth, gabor
+from tests.analysis.conftest import IMAGE_MEAN, IMAGE_STD
+
+ORIENTATIONS = np.array([0.2, 1.0, 1.9, 2.8])
+CELL_TYPES = np.array(["simple", "complex", "simple", "complex"])
+
+
+@pytest.fixture
+def truth() -> GroundTruth:
+    """Four neurons (simple, complex, simple, complex) at 0.1 cycles/pixel."""
+    n = len(ORIENTATIONS)
+    center = np.array([[20.0, 15.0], [40.0, 20.0], [30.0, 18.0], [45.0, 12.0]])
+    args = (center, np.full(n, 4.0), np.full(n, 0.8), ORIENTATIONS, np.full(n, 0.1))
+    phase = np.array([0.0, 1.0, 2.0, 3.0])
+    filters = np.stack([gabor(*args, phase), gabor(*args, phase + np.pi / 2)], axis=1)
+    ones, zeros = np.ones(n), np.zeros(n)
+    return GroundTruth(
+        cell_type=CELL_TYPES,
+        orientation=ORIENTATIONS,
+        spatial_frequency=np.full(n, 0.1),
+        phase=phase,
+        center=center,
+        size=np.full(n, 4.0),
+        aspect=np.full(n, 0.8),
+        gain=ones,
+        exponent=ones,
+        baseline=zeros,
+        normalization_strength=zeros,
+        pool_size=np.full(n, 8.0),
+        responsive=np.ones(n, dtype=bool),
+        filters=filters.astype(np.float32),
+        contrast_reference=np.array(0.1),
+        retinotopy=np.zeros((2, 3)),
+    )
+
+
+class TrueModel(nn.Module):
+    """The ground truth as a torch model: ELU + 1 of the even filter (simple cells) or of the
+    quadrature pair's energy (complex cells), on pixels scaled to -0.5..0.5."""
+
+    def __init__(self, truth: GroundTruth) -> None:
+        super().__init__()
+        self.register_buffer("filters", torch.tensor(truth.filters).flatten(2))  # (N, 2, P)
+        self.register_buffer("complex", torch.tensor(truth.cell_type == "complex"))
+
+    def forward(self, images):
+        x = images.flatten(1) / 255.0 - 0.5  # (B, P)
+        projections = torch.einsum("bp,nkp->bnk", x, self.filters)  # (B, N, 2)
+        energy = torch.sqrt((projections**2).sum(-1) + 1e-8)
+        drive = torch.where(self.complex, energy, projections[..., 0])
+        return nn.functional.elu(10 * drive) + 1
+
+
+def test_similarity_to_truth_scores_the_filters_themselves(truth):
+    ids = np.arange(4)
+    even, odd = truth.filters[:, 0], truth.filters[:, 1]
+    np.testing.assert_allclose(similarity_to_truth(100 + 7 * even, truth, ids), 1, atol=1e-5)
+    # Complex cells accept any phase; simple cells only their own.
+    scores = similarity_to_truth(odd, truth, ids)
+    np.testing.assert_allclose(scores[[1, 3]], 1, atol=1e-5)
+    assert np.all(np.abs(scores[[0, 2]]) < 0.2)
+    np.testing.assert_allclose(similarity_to_truth(-even, truth, ids)[[0, 2]], -1, atol=1e-5)
+
+
+def test_the_ground_truth_as_a_model_scores_perfectly(truth):
+    correlations = np.array([0.3, 0.5, 0.1, 0.4])
+    ids = well_predicted_neurons(correlations, n=4)
+    np.testing.assert_array_equal(ids, [1, 3, 0, 2])
+    table = compare_to_truth(
+        TrueModel(truth),
+        truth,
+        ids,
+        IMAGE_MEAN,
+        IMAGE_STD,
+        mei_iterations=60,
+        mei_lr=300.0,
+        orientations=16,
+        spatial_frequencies=[0.05, 0.1, 0.2],
+        correlations=correlations,
+        device="cpu",
+        progress=False,
+    )
+    assert set(table) >= {"neuron_id", "mei_correlation", "orientation_error", "tuned"}
+    assert all(len(column) == 4 for column in table.values())
+    np.testing.assert_array_equal(table["cell_type"], CELL_TYPES[ids])
+    np.testing.assert_array_equal(table["prediction_correlation"], correlations[ids])
+    assert np.all(table["mei_correlation"] > 0.95)
+    simple = table["cell_type"] == "simple"
+    assert np.all(table["grad_rf_correlation"][simple] > 0.99)
+    assert np.all(table["tuned"])
+    assert np.all(table["orientation_error"] <= 180 / 16 / 2 + 1e-9)
+
+    summary = summarize_truth_comparison(table)
+    assert summary["median_mei_correlation_simple"] > 0.95
+    assert summary["fraction_within"] == 1.0
+    assert summary["n_tuned"] == 4
+    fig = plot_truth_comparison(table)
+    assert len(fig.axes) == 3
+
+
+def test_summary_counts_only_tuned_neurons():
+    table = {
+        "cell_type": np.array(["simple", "simple", "complex"]),
+        "mei_correlation": np.array([0.9, 0.5, 0.7]),
+        "grad_rf_correlation": np.array([0.8, 0.6, 0.1]),
+        "orientation_error": np.array([10.0, 40.0, 5.0]),
+        "tuned": np.array([True, True, False]),
+    }
+    summary = summarize_truth_comparison(table, within_deg=15.0)
+    assert summary["median_mei_correlation_simple"] == pytest.approx(0.7)
+    assert summary["median_mei_correlation_complex"] == pytest.approx(0.7)
+    assert summary["fraction_within"] == pytest.approx(0.5)
+    assert summary["n_tuned"] == 2
+
+
+def test_well_predicted_neurons_threshold_and_nans():
+    correlations = np.array([0.1, np.nan, 0.4, 0.25])
+    np.testing.assert_array_equal(well_predicted_neurons(correlations, n=10), [2, 3, 0, 1])
+    np.testing.assert_array_equal(well_predicted_neurons(correlations, min_correlation=0.2), [2, 3])
