@@ -1,0 +1,500 @@
+"""Model quality and training speed on the simulated data: does the course's story hold?
+
+Quality. Each model of :data:`fens.models.zoo.MODEL_NAMES` is trained from scratch once per seed
+(:func:`fens.trainers.train_model`: early stopping on the validation correlation, at most
+``--max-iter`` epochs), or, with ``--checkpoints``, the shipped SOTA checkpoints are loaded
+(:func:`fens.models.pretrained.load_pretrained`). Per model (mean over seeds and the
+seed-to-seed sd) the script prints the mean single-trial test correlation, the correlation to
+the average over repeats, the fraction of oracle (Lurz et al., ICLR 2021) and the fraction of
+the simulator's noise ceiling (:func:`fens.simulate.calibration.noise_ceiling`, the best
+single-trial correlation any model can reach in expectation): the mean correlation over the
+mean ceiling, and the median over neurons of each neuron's ratio. Then it checks the course's
+story: LN < CNN < SOTA CNN and SOTA LN < SOTA CNN, each gap larger than twice the seed-to-seed
+sd of the difference, and SOTA CNN at 0.85 of the noise ceiling or more; beside, the published
+real-data numbers.
+
+Speed (``--speed``). The training epoch of the SOTA CNN, ours (fens' in-memory loader; the
+model channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline
+(neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and
+per response for every item, the model in the default NCHW memory format), in the same run:
+batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapolated to an
+epoch. The first epoch of a new process adds building the loader: for fens, reading every file
+once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
+Both pipelines draw the same batches (same sampler, same seed) into identically initialised
+models, so their first losses must agree; the script stops if they do not.
+
+On a GPU (the full benchmark)::
+
+    fens simulate --preset full --seed 0 --out data/simulated-full
+    python bench/model_quality.py --data data/simulated-full --device cuda --seeds 1 2 3 \\
+        --speed --json quality.json
+
+On this 2-core CPU a SOTA epoch on the full data takes about 2 minutes and a CNN epoch with all
+5335 neurons several minutes (its readout holds 98M weights); a quick run subsamples neurons::
+
+    python bench/model_quality.py --data data/simulated-full --neuron-n 200 --max-iter 2 \\
+        --seeds 0 --models ln sota_ln
+    python bench/model_quality.py --data data/simulated-full --checkpoints \\
+        --models sota_ln sota_cnn          # the shipped checkpoints (all neurons)
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+import fens.compat  # noqa: F401  (makes neuralpredictors 0.3.0 importable)
+from fens.dataset import load_dataset
+from fens.models.pretrained import load_pretrained
+from fens.models.zoo import MODEL_NAMES, build_model
+from fens.simulate.calibration import noise_ceiling
+from fens.trainers import LOSSES, train_model
+from fens.utility import measures
+from fens.utility.device import resolve_device
+
+# Scripts under bench/ run with their own folder on sys.path (python bench/<script>.py).
+from loader_epoch import original_loader  # isort: skip
+
+# Mean single-trial test correlation on the real recording (scan 20457-5-9), as the course
+# quotes them (FENS 2022; Lurz et al., ICLR 2021).
+PUBLISHED_SINGLE_TRIAL = {"ln": 0.12, "cnn": 0.20, "sota_ln": 0.21, "sota_cnn": 0.29}
+LABELS = {"ln": "LN", "cnn": "CNN", "sota_ln": "SOTA LN", "sota_cnn": "SOTA CNN"}
+# The story: each (worse, better) pair of models, by mean single-trial test correlation.
+STORY = (("ln", "cnn"), ("cnn", "sota_cnn"), ("sota_ln", "sota_cnn"))
+GAP_IN_SD = 2.0  # a gap counts when it exceeds this many sd of the difference
+CEILING_TARGET = 0.85  # the fraction of the noise ceiling SOTA CNN should reach
+MEASURES = {  # name: column title
+    "test_correlation": "single-trial",
+    "test_avg_correlation": "to average",
+    "fraction_oracle": "frac. oracle",
+    "fraction_ceiling": "frac. ceiling",
+    "median_fraction_ceiling": "median/neuron",
+}
+BATCH_SIZE = 60
+SPEED_MODEL = "sota_cnn"
+
+
+def evaluate(
+    model: nn.Module,
+    dataloaders: Mapping[str, DataLoader],
+    ceiling: np.ndarray | None,
+    device: torch.device,
+) -> dict[str, float]:
+    """The quality measures of a trained model on the test set.
+
+    Args:
+        model: a trained model.
+        dataloaders: ``{'train', 'validation', 'test'}`` loaders.
+        ceiling: ``(neurons,)`` noise ceiling of the loaders' neurons, or ``None`` (real data):
+            the fractions of the ceiling are then NaN.
+        device: where to compute.
+
+    Returns:
+        ``test_correlation`` (mean over neurons of the single-trial correlation),
+        ``test_avg_correlation`` (correlation to the average over repeats), ``fraction_oracle``,
+        ``fraction_ceiling`` (mean correlation / mean ceiling) and ``median_fraction_ceiling``
+        (median over the neurons with a positive ceiling of correlation / ceiling).
+    """
+    test = dataloaders["test"]
+    correlations = measures.get_correlations(model, test, device=device)  # (neurons,)
+    result = {
+        "test_correlation": float(correlations.mean()),
+        "test_avg_correlation": float(
+            measures.get_avg_correlations(model, test, device=device, per_neuron=False)
+        ),
+        "fraction_oracle": measures.get_fraction_oracles(model, dataloaders, device=device),
+        "fraction_ceiling": math.nan,
+        "median_fraction_ceiling": math.nan,
+    }
+    if ceiling is not None:
+        positive = ceiling > 0
+        result["fraction_ceiling"] = float(correlations.mean() / ceiling.mean())
+        result["median_fraction_ceiling"] = float(
+            np.median(correlations[positive] / ceiling[positive])
+        )
+    return result
+
+
+def quality_run(
+    name: str,
+    seed: int | None,
+    dataloaders: Mapping[str, DataLoader],
+    ceiling: np.ndarray | None,
+    device: torch.device,
+    max_iter: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """Train model ``name`` with ``seed`` (or, with ``seed=None``, load its shipped checkpoint)
+    and measure it.
+
+    Returns:
+        The measures of :func:`evaluate` plus ``seed``, ``epochs`` (``None`` for a checkpoint)
+        and ``seconds`` of training (or loading).
+    """
+    start = time.perf_counter()
+    if seed is None:
+        try:
+            model = load_pretrained(name, dataloaders, device=device)
+        except (ValueError, FileNotFoundError) as error:
+            raise SystemExit(f"--checkpoints: cannot load {name!r}: {error}") from None
+        epochs = None
+    else:
+        model = build_model(name, dataloaders, seed=seed)
+        if device.type == "cpu":
+            # Channels-last convolutions are faster on a CPU (as `fens train` does).
+            model = model.to(memory_format=torch.channels_last)
+        _, output, _ = train_model(
+            model, dataloaders, device=device, seed=seed, max_iter=max_iter, progress=progress
+        )
+        epochs = output["history"]["epoch"][-1]
+    seconds = time.perf_counter() - start
+    return {"seed": seed, "epochs": epochs, "seconds": seconds} | evaluate(
+        model, dataloaders, ceiling, device
+    )
+
+
+def summarize(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean and seed-to-seed sd (``ddof=1``; NaN for a single run) of every measure."""
+    summary = {}
+    for key in MEASURES:
+        values = np.array([run[key] for run in runs], dtype=np.float64)
+        sd = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        summary[key] = {"mean": float(values.mean()), "sd": sd}
+    return summary
+
+
+def story_checks(summaries: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[dict]:
+    """The course's claims about the models present in ``summaries``.
+
+    A pair (worse, better) holds when the better model's mean single-trial test correlation
+    exceeds the worse one's by more than :data:`GAP_IN_SD` sd of the difference,
+    ``sqrt(sd_worse**2 + sd_better**2)`` over the sds that are known; with no sd known (one run
+    of each) only the order is checked (``significant`` is ``None``). The ceiling claim holds
+    when SOTA CNN reaches :data:`CEILING_TARGET` of the noise ceiling.
+
+    Returns:
+        One dict per claim: ``claim`` (text), ``holds`` (bool), and the figures behind it.
+    """
+    checks = []
+    for worse, better in STORY:
+        if worse not in summaries or better not in summaries:
+            continue
+        low, high = summaries[worse]["test_correlation"], summaries[better]["test_correlation"]
+        gap = high["mean"] - low["mean"]
+        known = [s["sd"] for s in (low, high) if math.isfinite(s["sd"])]
+        sd = math.sqrt(sum(s**2 for s in known)) if known else math.nan
+        significant = None if not known else bool(gap > GAP_IN_SD * sd)
+        checks.append(
+            {
+                "claim": f"{LABELS[worse]} < {LABELS[better]}",
+                "worse": low["mean"],
+                "better": high["mean"],
+                "gap": gap,
+                "sd": sd,
+                "significant": significant,
+                "holds": bool(gap > 0 and significant is not False),
+            }
+        )
+    ceiling = summaries.get("sota_cnn", {}).get("fraction_ceiling", {}).get("mean", math.nan)
+    if math.isfinite(ceiling):
+        checks.append(
+            {
+                "claim": f"SOTA CNN >= {CEILING_TARGET} of the noise ceiling",
+                "fraction_ceiling": ceiling,
+                "holds": bool(ceiling >= CEILING_TARGET),
+            }
+        )
+    return checks
+
+
+def _batches(loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The loader's batches, epoch after epoch (reshuffled every epoch)."""
+    while True:
+        yield from loader
+
+
+def time_training_steps(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    warmup: int,
+    steps: int,
+    seed: int,
+) -> tuple[float, float]:
+    """Seconds per training step of ``model`` on batches of ``loader``, after a warm-up.
+
+    One step is what :func:`fens.trainers.train_model` does per batch: move the batch to the
+    device, Adam (learning rate 5e-3) on the scaled Poisson loss plus the model's regulariser.
+
+    Returns:
+        The loss of the first step (of the untrained model) and the mean seconds per timed step.
+    """
+    model.to(device).train()
+    criterion = LOSSES["poisson"]()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    scale = math.sqrt(len(loader.dataset) / BATCH_SIZE)
+    generator = getattr(loader.sampler, "generator", None)
+    if isinstance(generator, torch.Generator):
+        generator.manual_seed(seed)  # the same batches whatever iterated the loader before
+    batches = _batches(loader)
+
+    def step(images: torch.Tensor, responses: torch.Tensor) -> float:
+        images, responses = images.to(device), responses.to(device)
+        loss = scale * criterion(model(images), responses) + model.regularizer()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    first_batch = next(batches)
+    # Seeded after the first batch: a torch DataLoader draws from the global generator when it
+    # starts an epoch, fens' loader does not; the readout's position samples must not differ.
+    torch.manual_seed(seed)
+    first_loss = step(*first_batch)
+    for _ in range(warmup - 1):
+        step(*next(batches))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(*next(batches))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return first_loss, (time.perf_counter() - start) / steps
+
+
+def speed(
+    data: Path,
+    device: torch.device,
+    warmup: int,
+    steps: int,
+    neuron_n: int | None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Epoch time of the SOTA CNN: fens' pipeline against the original one (module docstring).
+
+    Returns:
+        Per pipeline (``'fens'`` and ``'original'``): ``build`` seconds (reading every file,
+        for fens), ``step`` seconds, ``epoch`` seconds (``step * steps per epoch``),
+        ``first_epoch`` (``build + epoch``) and ``first_loss``; plus ``steps_per_epoch`` and the
+        ratios original / fens of ``epoch`` and ``first_epoch``.
+    """
+    if warmup < 1 or steps < 1:
+        raise ValueError(f"need at least one warm-up and one timed step, got {warmup} and {steps}")
+    pipelines: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        ours = load_dataset(
+            data, BATCH_SIZE, seed=seed, neuron_n=neuron_n, cache_dir=cache, progress=progress
+        )
+        build_ours = time.perf_counter() - start
+    start = time.perf_counter()
+    original = original_loader(data, BATCH_SIZE, seed=seed)
+    build_original = time.perf_counter() - start
+    if neuron_n is not None:
+        from neuralpredictors.data.transforms import Subsample
+
+        # The original selected neurons with a transform after the normaliser, before ToTensor.
+        original.dataset.transforms.insert(1, Subsample(ours["train"].dataset.neuron_idx))
+
+    # Channels-last is what `fens train` does on a CPU (only there is it faster).
+    ours_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    layouts = {
+        "fens": (ours["train"], build_ours, ours_format),
+        "original": (original, build_original, torch.contiguous_format),
+    }
+    steps_per_epoch = len(ours["train"])
+    for name, (loader, build, memory_format) in tqdm(
+        layouts.items(), desc="speed", disable=not progress
+    ):
+        model = build_model(SPEED_MODEL, ours, seed=seed).to(memory_format=memory_format)
+        first_loss, step = time_training_steps(model, loader, device, warmup, steps, seed)
+        pipelines[name] = {
+            "build": build,
+            "step": step,
+            "epoch": step * steps_per_epoch,
+            "first_epoch": build + step * steps_per_epoch,
+            "first_loss": first_loss,
+        }
+    losses = [p["first_loss"] for p in pipelines.values()]
+    if max(losses) - min(losses) > 1e-4 * abs(losses[0]):
+        raise SystemExit(f"the pipelines disagree: first training losses {losses}")
+    return {
+        "model": SPEED_MODEL,
+        "batch_size": BATCH_SIZE,
+        "steps_per_epoch": steps_per_epoch,
+        "warmup_steps": warmup,
+        "timed_steps": steps,
+        "pipelines": pipelines,
+        "epoch_ratio": pipelines["original"]["epoch"] / pipelines["fens"]["epoch"],
+        "first_epoch_ratio": pipelines["original"]["first_epoch"]
+        / pipelines["fens"]["first_epoch"],
+    }
+
+
+def _mean_sd(stats: Mapping[str, float]) -> str:
+    sd = f"± {stats['sd']:.3f}" if math.isfinite(stats["sd"]) else " " * 7
+    return f"{stats['mean']:.3f} {sd}"
+
+
+def print_quality(results: Mapping[str, Any]) -> None:
+    """The quality table, the published numbers beside, and the story's checks."""
+    print()
+    header = "".join(f"{title:>16}" for title in MEASURES.values())
+    print(f"{'model':<10}{'runs':>5}{header}{'published':>11}{'epochs':>8}{'minutes':>9}")
+    for name, summary in results["summary"].items():
+        runs = results["runs"][name]
+        epochs = [run["epochs"] for run in runs if run["epochs"] is not None]
+        epochs_text = f"{np.mean(epochs):.1f}" if epochs else "ckpt"
+        minutes = np.mean([run["seconds"] for run in runs]) / 60
+        print(
+            f"{name:<10}{len(runs):>5}"
+            + "".join(f"{_mean_sd(summary[key]):>16}" for key in MEASURES)
+            + f"{PUBLISHED_SINGLE_TRIAL[name]:>11.2f}{epochs_text:>8}{minutes:>9.2f}"
+        )
+    print(
+        "single-trial: mean test correlation; to average: correlation to the mean over repeats; "
+        "frac. ceiling: mean correlation / mean noise ceiling; median/neuron: median of "
+        "correlation / ceiling; published: single-trial on the real data (where SOTA CNN "
+        "reaches about 0.75 of the oracle); ± seed-to-seed sd"
+    )
+    print()
+    if not results["story"]:
+        print("the story's checks need at least two of LN, CNN, SOTA LN and SOTA CNN")
+    for check in results["story"]:
+        verdict = "holds" if check["holds"] else "FAILS"
+        if "gap" in check:
+            if check["significant"] is None:
+                strength = "(sd unknown, one run each: order only)"
+            else:
+                in_sd = check["gap"] / check["sd"] if check["sd"] > 0 else math.inf
+                strength = f"= {in_sd:.1f} sd of the difference ({check['sd']:.4f})"
+            figures = (
+                f"{check['worse']:.3f} vs {check['better']:.3f}, gap {check['gap']:+.3f} {strength}"
+            )
+        else:
+            figures = f"{check['fraction_ceiling']:.3f} of the ceiling"
+        print(f"{verdict:<7}{check['claim']:<40}{figures}")
+
+
+def print_speed(result: Mapping[str, Any]) -> None:
+    """The speed table and the ratios."""
+    print()
+    print(
+        f"speed: {result['model']}, batch {result['batch_size']}, {result['timed_steps']} steps "
+        f"timed after {result['warmup_steps']}, {result['steps_per_epoch']} steps per epoch, "
+        f"torch threads {torch.get_num_threads()}; the pipelines' first losses agree"
+    )
+    print(
+        f"{'pipeline':<12}{'build (s)':>11}{'step (ms)':>11}{'epoch (s)':>11}{'first epoch (s)':>17}"
+    )
+    for name, p in result["pipelines"].items():
+        print(
+            f"{name:<12}{p['build']:>11.2f}{1000 * p['step']:>11.1f}{p['epoch']:>11.2f}"
+            f"{p['first_epoch']:>17.2f}"
+        )
+    print(
+        f"original / fens: epoch {result['epoch_ratio']:.1f}x, "
+        f"first epoch (with building the loader) {result['first_epoch_ratio']:.1f}x"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="data set folder (full preset)")
+    parser.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--max-iter", type=int, default=200, help="most epochs per training")
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: the fastest)")
+    parser.add_argument(
+        "--checkpoints", action="store_true", help="load the shipped SOTA checkpoints"
+    )
+    parser.add_argument("--neuron-n", type=int, default=None, help="use this many neurons")
+    parser.add_argument("--speed", action="store_true", help="also time the SOTA epoch")
+    parser.add_argument("--speed-only", action="store_true", help="time the epoch only")
+    parser.add_argument("--speed-steps", type=int, default=20, help="timed training steps")
+    parser.add_argument("--speed-warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark with command-line arguments ``argv``; print and return the figures."""
+    args = build_parser().parse_args(argv)
+    if args.checkpoints and args.neuron_n is not None:
+        raise SystemExit(
+            "--checkpoints needs all neurons (they were trained on all): no --neuron-n"
+        )
+    progress = not args.no_progress
+    device = resolve_device(args.device)
+    results: dict[str, Any] = {
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "data": str(args.data),
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+    if not args.speed_only:
+        dataloaders = load_dataset(
+            args.data, BATCH_SIZE, seed=args.seeds[0], neuron_n=args.neuron_n, progress=progress
+        )
+        dataset = dataloaders["test"].dataset
+        oracle = measures.get_oracles(dataloaders["test"])
+        ceiling = None
+        if (args.data / "ground_truth").is_dir():
+            ceiling = noise_ceiling(args.data)[dataset.neuron_idx]  # (neurons,)
+        results["n_neurons"] = dataset.n_neurons
+        results["oracle"] = float(oracle.mean())
+        results["noise_ceiling"] = math.nan if ceiling is None else float(ceiling.mean())
+        print(
+            f"data: {args.data} ({len(dataset)} trials, {dataset.n_neurons} neurons); "
+            f"jackknife oracle {results['oracle']:.3f}, noise ceiling "
+            f"{results['noise_ceiling']:.3f} (mean over neurons); device {device}"
+        )
+        plan = [
+            (name, None if args.checkpoints and name.startswith("sota") else seed)
+            for name, seed in itertools.product(args.models, args.seeds)
+        ]
+        plan = list(dict.fromkeys(plan))  # a checkpoint is measured once, not once per seed
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.models}
+        for name, seed in tqdm(plan, desc="models", disable=not progress):
+            runs[name].append(
+                quality_run(name, seed, dataloaders, ceiling, device, args.max_iter, progress)
+            )
+        results["runs"] = runs
+        results["summary"] = {name: summarize(name_runs) for name, name_runs in runs.items()}
+        results["story"] = story_checks(results["summary"])
+        print_quality(results)
+
+    if args.speed or args.speed_only:
+        results["speed"] = speed(
+            args.data, device, args.speed_warmup, args.speed_steps, args.neuron_n, progress=progress
+        )
+        print_speed(results["speed"])
+
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+        print(f"figures written to {args.json}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

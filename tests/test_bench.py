@@ -1,0 +1,88 @@
+"""The benchmarks under bench/ still run: a one-epoch smoke run of bench/model_quality.py."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).parents[1] / "bench"
+
+
+@pytest.fixture
+def model_quality(monkeypatch: pytest.MonkeyPatch):
+    """bench/model_quality.py as a module (it imports bench/loader_epoch.py by name)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("model_quality", BENCH / "model_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _summary(mean: float, sd: float) -> dict:
+    return {"test_correlation": {"mean": mean, "sd": sd}}
+
+
+def test_summarize_gives_mean_and_sample_sd(model_quality):
+    values = [0.21, 0.25, 0.26]
+    runs = [dict.fromkeys(model_quality.MEASURES, v) for v in values]
+    summary = model_quality.summarize(runs)
+    assert summary["test_correlation"]["mean"] == pytest.approx(np.mean(values))
+    assert summary["fraction_oracle"]["sd"] == pytest.approx(np.std(values, ddof=1))
+    assert math.isnan(model_quality.summarize(runs[:1])["test_correlation"]["sd"])
+
+
+def test_story_gap_is_judged_against_the_sd_of_the_difference(model_quality):
+    # sd of the difference: sqrt(0.03**2 + 0.04**2) = 0.05, so a gap must exceed 0.1.
+    checks = model_quality.story_checks(
+        {"ln": _summary(0.10, 0.03), "cnn": _summary(0.21, 0.04), "sota_cnn": _summary(0.29, 0.04)}
+    )
+    by_claim = {check["claim"]: check for check in checks}
+    assert set(by_claim) == {"LN < CNN", "CNN < SOTA CNN"}  # SOTA LN absent: its claim too
+    assert by_claim["LN < CNN"]["sd"] == pytest.approx(0.05)
+    assert by_claim["LN < CNN"]["holds"]  # gap 0.11 > 0.10
+    assert not by_claim["CNN < SOTA CNN"]["holds"]  # gap 0.08 < 2 * 0.057
+    single = model_quality.story_checks(
+        {"sota_ln": _summary(0.3, math.nan), "sota_cnn": _summary(0.2, math.nan)}
+    )
+    assert single[0]["significant"] is None and not single[0]["holds"]  # wrong order
+
+
+@pytest.mark.slow
+def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "quality.json"
+    results = model_quality.main(
+        [
+            *("--data", str(tiny_dataset), "--max-iter", "1", "--seeds", "0"),
+            *("--neuron-n", "60", "--device", "cpu", "--no-progress"),
+            *("--speed", "--speed-steps", "2", "--speed-warmup", "1", "--json", str(out)),
+        ]
+    )
+    printed = capsys.readouterr().out.splitlines()
+
+    for name in model_quality.MODEL_NAMES:
+        (row,) = [line.split() for line in printed if line.startswith(f"{name} ")]
+        # runs, the five measures (one run: no sd), published, epochs, minutes
+        numbers = [float(token) for token in row[1:]]
+        assert len(numbers) == 4 + len(model_quality.MEASURES), row
+        assert all(math.isfinite(x) for x in numbers), row
+        assert numbers[0] == 1 and numbers[-2] == 1  # one run of one epoch
+        assert numbers[-3] == model_quality.PUBLISHED_SINGLE_TRIAL[name]
+        assert results["runs"][name][0]["test_correlation"] == pytest.approx(numbers[1], abs=5e-4)
+    assert results["n_neurons"] == 60
+    assert {check["claim"] for check in results["story"]} >= {"LN < CNN", "SOTA LN < SOTA CNN"}
+    (ceiling_line,) = [line for line in printed if "SOTA CNN >= 0.85 of the noise" in line]
+    assert ceiling_line.split()[0] in {"holds", "FAILS"}
+
+    speed = results["speed"]
+    assert speed["steps_per_epoch"] == 4  # 200 training trials in batches of 60
+    for pipeline in speed["pipelines"].values():
+        assert pipeline["step"] > 0
+        assert pipeline["epoch"] == pytest.approx(4 * pipeline["step"])
+    (ratio_line,) = [line for line in printed if line.startswith("original / fens")]
+    assert f"epoch {speed['epoch_ratio']:.1f}x" in ratio_line
+    assert json.loads(out.read_text())["speed"]["epoch_ratio"] == pytest.approx(
+        speed["epoch_ratio"]
+    )
