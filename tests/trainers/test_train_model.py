@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler, TensorDataset
+from torch.utils.data import DataLoader, SubsetRandomSampler, TensorDataset
 
+from fens.dataset import SubsetSequentialSampler
 from fens.trainers import train_model
 from fens.utility import device as device_module
 from fens.utility.device import DeviceFallbackWarning
@@ -19,19 +20,6 @@ N_NEURONS = 8
 SIDE = 6
 TIERS = ["train"] * 300 + ["validation"] * 60 + ["test"] * 40
 BATCH_SIZE = 64  # 300 training trials: four batches of 64 and one of 44
-
-
-class SequentialIndices(Sampler):
-    """The given trial indices, in order (as the course's validation and test samplers)."""
-
-    def __init__(self, indices):
-        self.indices = np.asarray(indices)
-
-    def __iter__(self):
-        return iter(self.indices.tolist())
-
-    def __len__(self):
-        return len(self.indices)
 
 
 def linear_poisson_data(seed=0):
@@ -57,7 +45,9 @@ def make_loaders(dataset):
         "train": DataLoader(dataset, sampler=train, batch_size=BATCH_SIZE),
         **{
             tier: DataLoader(
-                dataset, sampler=SequentialIndices(np.flatnonzero(tiers == tier)), batch_size=32
+                dataset,
+                sampler=SubsetSequentialSampler(np.flatnonzero(tiers == tier)),
+                batch_size=32,
             )
             for tier in ("validation", "test")
         },

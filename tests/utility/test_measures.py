@@ -9,25 +9,13 @@ from scipy.stats import pearsonr
 from torch import nn
 from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler, TensorDataset
 
+from fens.dataset import SubsetSequentialSampler
 from fens.utility import measures
 
 N_NEURONS = 6
 IMAGE_SHAPE = (1, 5, 5)
 # Test images 900..905, shown 1 to 4 times (ragged; 905 only once), interleaved with the others.
 TEST_REPEATS = {900: 3, 901: 2, 902: 4, 903: 2, 904: 3, 905: 1}
-
-
-class SequentialIndices(Sampler):
-    """The given trial indices, in order (as the course's validation and test samplers)."""
-
-    def __init__(self, indices):
-        self.indices = np.asarray(indices)
-
-    def __iter__(self):
-        return iter(self.indices.tolist())
-
-    def __len__(self):
-        return len(self.indices)
 
 
 class RepeatBatches(Sampler):
@@ -61,7 +49,7 @@ def make_dataset(seed=0):
 def sequential_test_loader(dataset, batch_size=4):
     return DataLoader(
         dataset,
-        sampler=SequentialIndices(np.flatnonzero(dataset.trial_info.tiers == "test")),
+        sampler=SubsetSequentialSampler(np.flatnonzero(dataset.trial_info.tiers == "test")),
         batch_size=batch_size,
     )
 
@@ -210,7 +198,8 @@ def test_get_correlations_matches_scipy_per_neuron_and_on_average(dataset, model
 
 def test_get_correlations_of_a_dict_of_loaders_is_a_dict(dataset, model):
     train = DataLoader(
-        dataset, sampler=SequentialIndices(np.flatnonzero(dataset.trial_info.tiers == "train"))
+        dataset,
+        sampler=SubsetSequentialSampler(np.flatnonzero(dataset.trial_info.tiers == "train")),
     )
     result = measures.get_correlations(
         model, {"train": train, "test": sequential_test_loader(dataset)}, per_neuron=False
@@ -281,7 +270,8 @@ def test_repeat_measures_refuse_a_shuffled_loader_and_one_without_repeats(datase
     with pytest.raises(ValueError, match="SubsetRandomSampler"):
         measures.get_oracles(shuffled)
     train = DataLoader(
-        dataset, sampler=SequentialIndices(np.flatnonzero(dataset.trial_info.tiers == "train"))
+        dataset,
+        sampler=SubsetSequentialSampler(np.flatnonzero(dataset.trial_info.tiers == "train")),
     )
     with pytest.raises(ValueError, match=r"no image .* more than once \(20 images\)"):
         measures.get_oracles(train)
