@@ -1,1 +1,1 @@
-"""Helpers shared by the rest of the package: evaluation measures."""
+"""Helpers shared by the rest of the package: evaluation measures and device selection."""
