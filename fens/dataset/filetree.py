@@ -72,7 +72,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise DatasetError(f"cannot read {path}: {error}") from error
 
 
-def _require_dir(path: Path, what: str) -> Path:
+def require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise DatasetError(f"missing {what} folder {path}")
     return path
@@ -86,7 +86,7 @@ def read_fields(folder: Path, required: tuple[str, ...], length: int | None = No
         required: fields that must be present.
         length: if given, every field must have this many entries along its first axis.
     """
-    _require_dir(folder, "meta")
+    require_dir(folder, "meta")
     fields = {p.stem: _load_npy(p) for p in sorted(folder.glob("*.npy"))}
     missing = [name for name in required if name not in fields]
     if missing:
@@ -103,7 +103,7 @@ def read_fields(folder: Path, required: tuple[str, ...], length: int | None = No
 
 def read_statistics(folder: Path) -> Namespace:
     """Read the nested ``meta/statistics`` folder into nested namespaces of arrays."""
-    _require_dir(folder, "statistics")
+    require_dir(folder, "statistics")
     tree: dict[str, Any] = {}
     for entry in sorted(folder.iterdir()):
         if entry.is_dir():
@@ -126,7 +126,7 @@ def check_tiers(tiers: np.ndarray, path: Path) -> None:
 
 def _trial_files(folder: Path, n_trials: int) -> list[Path]:
     """The files ``0.npy .. {n_trials-1}.npy`` of a data key, checked to exist and nothing else."""
-    _require_dir(folder, "data")
+    require_dir(folder, "data")
     names = {entry.name for entry in os.scandir(folder) if entry.name.endswith(".npy")}
     if len(names) != n_trials:
         raise DatasetError(

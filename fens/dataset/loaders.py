@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler
 
 from fens.dataset.errors import DatasetError
-from fens.dataset.filetree import TIERS, Namespace, _require_dir, read_fields
+from fens.dataset.filetree import TIERS, Namespace, read_fields, require_dir
 from fens.dataset.static import Sample, StaticImageSet
 
 
@@ -201,7 +201,7 @@ def load_dataset(
     if tier is not None and tier not in TIERS:
         raise ValueError(f"tier must be one of {list(TIERS)} or None, got {tier!r}")
     path = Path(path)
-    meta = _require_dir(_require_dir(path, "data set") / "meta", "meta")
+    meta = require_dir(require_dir(path, "data set") / "meta", "meta")
     neuron_idx = select_neurons(
         read_fields(meta / "neurons", ("unit_ids",)),
         neuron_ids=neuron_ids,

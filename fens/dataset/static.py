@@ -15,13 +15,13 @@ from fens.dataset.filetree import (
     REQUIRED_NEURON_FIELDS,
     REQUIRED_TRIAL_FIELDS,
     Namespace,
-    _require_dir,
     check_finite,
     check_tiers,
     default_cache_dir,
     read_data,
     read_fields,
     read_statistics,
+    require_dir,
 )
 
 
@@ -86,9 +86,9 @@ class StaticImageSet(Dataset):
             progress: show progress bars while reading trial files.
         """
         self.path = Path(path)
-        _require_dir(self.path, "data set")
-        _require_dir(self.path / "data", "data")
-        meta = _require_dir(self.path / "meta", "meta")
+        require_dir(self.path, "data set")
+        require_dir(self.path / "data", "data")
+        meta = require_dir(self.path / "meta", "meta")
 
         self.trial_info = read_fields(meta / "trials", REQUIRED_TRIAL_FIELDS)
         check_tiers(self.trial_info.tiers, meta / "trials" / "tiers.npy")
