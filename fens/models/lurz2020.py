@@ -36,6 +36,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from fens.compat import import_neuralpredictors
+from fens.models.depthwise import use_fast_depthwise
+from fens.models.readout import FastFullGaussian2d
 
 _GRID_MEAN_PREDICTOR_KEYS = {
     "type",
@@ -176,14 +178,38 @@ class Lurz2020Model(nn.Module):
         Returns:
             ``(batch, n_neurons)`` responses, all > 0.
         """
+        self._check_images(images)
+        features = self.core(images)  # (B, C, h, w)
+        x = self.readout(features, sample=sample)  # (B, N)
+        return F.elu(x + self.elu_offset) + 1
+
+    def forward_paired(
+        self, images: torch.Tensor, neuron_ids: torch.Tensor, sample: bool | None = None
+    ) -> torch.Tensor:
+        """Response ``(B,)`` of neuron ``neuron_ids[b]`` to image ``images[b]``.
+
+        ``forward(images, sample)[arange(B), neuron_ids]`` (in evaluation mode), computed, with
+        the fast readout, for those neurons only: what an MEI batch (one image per neuron)
+        needs.
+
+        Args:
+            images: ``(B, *input_shape)`` raw pixel values.
+            neuron_ids: ``(B,)`` neuron index per image.
+            sample: as in :meth:`forward`.
+        """
+        if not hasattr(self.readout, "forward_paired"):  # neuralpredictors' own readout
+            rows = torch.arange(images.shape[0], device=images.device)
+            return self(images, sample=sample)[rows, torch.as_tensor(neuron_ids)]
+        self._check_images(images)
+        x = self.readout.forward_paired(self.core(images), neuron_ids, sample=sample)
+        return F.elu(x + self.elu_offset) + 1
+
+    def _check_images(self, images: torch.Tensor) -> None:
         if tuple(images.shape[1:]) != self.input_shape:
             raise ValueError(
                 f"expected images of shape (batch, {', '.join(map(str, self.input_shape))}), "
                 f"got {tuple(images.shape)}"
             )
-        features = self.core(images)  # (B, C, h, w)
-        x = self.readout(features, sample=sample)  # (B, N)
-        return F.elu(x + self.elu_offset) + 1
 
     def regularizer(self) -> torch.Tensor:
         """Core penalty (``gamma_input`` x Laplace) + readout penalty (``gamma_readout`` x L1)."""
@@ -194,6 +220,8 @@ def build_lurz2020_model(
     dataloaders: Mapping[str, DataLoader],
     seed: int,
     config: Lurz2020Config | None = None,
+    *,
+    fast: bool = True,
     **overrides: Any,
 ) -> Lurz2020Model:
     """Build the Lurz et al. (2021) model for the data in ``dataloaders['train']``.
@@ -216,6 +244,11 @@ def build_lurz2020_model(
         seed: seed of torch's global random number generator, set just before the weights are
             drawn, so the same seed gives the same initial model (and seeds what follows).
         config: hyperparameters; None for the published ones.
+        fast: use fens' faster implementations of two blocks, with the same parameters, random
+            draws and results (to float rounding): the readout as
+            :class:`fens.models.readout.FastFullGaussian2d` and the core's depthwise
+            convolutions as :class:`fens.models.depthwise.DepthwiseConv2d`. False:
+            neuralpredictors' own blocks, the reference. Checkpoints load into either.
         **overrides: :class:`Lurz2020Config` fields to change.
 
     Returns:
@@ -272,7 +305,10 @@ def build_lurz2020_model(
         depth_separable=config.depth_separable,
         linear=config.linear,
     )
-    readout = FullGaussian2d(
+    if fast:
+        use_fast_depthwise(core)
+    readout_class = FastFullGaussian2d if fast else FullGaussian2d
+    readout = readout_class(
         in_shape=_output_shape(core, input_shape),
         outdims=n_neurons,
         bias=config.readout_bias,

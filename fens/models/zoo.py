@@ -34,18 +34,21 @@ COURSE_LURZ2020_CONFIG: dict[str, Any] = {
 MODEL_NAMES = ("ln", "cnn", "sota_ln", "sota_cnn")
 
 
-def build_model(name: str, dataloaders: Mapping[str, DataLoader], seed: int) -> nn.Module:
+def build_model(
+    name: str, dataloaders: Mapping[str, DataLoader], seed: int, *, fast: bool = True
+) -> nn.Module:
     """Build one of :data:`MODEL_NAMES` for the data of ``dataloaders`` (initial weights seeded).
 
     ``ln`` and ``cnn`` are :class:`Linear` (``gamma=0.1``) and :class:`CNN` with their defaults;
     ``sota_cnn`` and ``sota_ln`` are :func:`build_lurz2020_model` with
-    :data:`COURSE_LURZ2020_CONFIG` (``sota_ln`` with ``linear=True``).
+    :data:`COURSE_LURZ2020_CONFIG` (``sota_ln`` with ``linear=True``), built with fens' fast
+    blocks unless ``fast=False`` (see :func:`build_lurz2020_model`).
     """
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_NAMES)}")
     if name.startswith("sota"):
         config = {**COURSE_LURZ2020_CONFIG, "linear": name == "sota_ln"}
-        return build_lurz2020_model(dataloaders=dataloaders, seed=seed, **config)
+        return build_lurz2020_model(dataloaders=dataloaders, seed=seed, fast=fast, **config)
     _, _, height, width = next(iter(dataloaders["train"]))[0].shape
     n_neurons = dataloaders["train"].dataset.n_neurons
     torch.manual_seed(seed)
