@@ -14,13 +14,15 @@ sd of the difference, and SOTA CNN at 0.85 of the noise ceiling or more; beside,
 real-data numbers.
 
 Speed (``--speed``). The training epoch of the SOTA CNN, ours (fens' in-memory loader; the
-model channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline
-(neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and
-per response for every item, the model in the default NCHW memory format), in the same run:
+model with fens' fast readout and depthwise convolutions, channels-last on a CPU, as
+``fens train`` does) against the original FENS-2022 pipeline (neuralpredictors'
+``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and per response for
+every item, neuralpredictors' own blocks, the default NCHW memory format), and, to tell the two
+gains apart, fens' loader and memory format with neuralpredictors' blocks, in the same run:
 batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapolated to an
 epoch. The first epoch of a new process adds building the loader: for fens, reading every file
 once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
-Both pipelines draw the same batches (same sampler, same seed) into identically initialised
+All pipelines draw the same batches (same sampler, same seed) into identically initialised
 models, so their first losses must agree; the script stops if they do not.
 
 On a GPU (the full benchmark)::
@@ -289,10 +291,11 @@ def speed(
     """Epoch time of the SOTA CNN: fens' pipeline against the original one (module docstring).
 
     Returns:
-        Per pipeline (``'fens'`` and ``'original'``): ``build`` seconds (reading every file,
-        for fens), ``step`` seconds, ``epoch`` seconds (``step * steps per epoch``),
-        ``first_epoch`` (``build + epoch``) and ``first_loss``; plus ``steps_per_epoch`` and the
-        ratios original / fens of ``epoch`` and ``first_epoch``.
+        Per pipeline (``'fens'``, ``'fens_reference_blocks'`` and ``'original'``): ``build``
+        seconds (reading every file, for fens), ``step`` seconds, ``epoch`` seconds
+        (``step * steps per epoch``), ``first_epoch`` (``build + epoch``) and ``first_loss``;
+        plus ``steps_per_epoch``, the ratios original / fens of ``epoch`` and ``first_epoch``
+        and ``blocks_ratio``, the epoch of fens with neuralpredictors' blocks over fens'.
     """
     if warmup < 1 or steps < 1:
         raise ValueError(f"need at least one warm-up and one timed step, got {warmup} and {steps}")
@@ -314,15 +317,17 @@ def speed(
 
     # Channels-last is what `fens train` does on a CPU (only there is it faster).
     ours_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-    layouts = {
-        "fens": (ours["train"], build_ours, ours_format),
-        "original": (original, build_original, torch.contiguous_format),
+    layouts = {  # loader, its build time, memory format, fens' fast blocks
+        "fens": (ours["train"], build_ours, ours_format, True),
+        "fens_reference_blocks": (ours["train"], build_ours, ours_format, False),
+        "original": (original, build_original, torch.contiguous_format, False),
     }
     steps_per_epoch = len(ours["train"])
-    for name, (loader, build, memory_format) in tqdm(
+    for name, (loader, build, memory_format, fast) in tqdm(
         layouts.items(), desc="speed", disable=not progress
     ):
-        model = build_model(SPEED_MODEL, ours, seed=seed).to(memory_format=memory_format)
+        model = build_model(SPEED_MODEL, ours, seed=seed, fast=fast)
+        model = model.to(memory_format=memory_format)
         first_loss, step = time_training_steps(model, loader, device, warmup, steps, seed)
         pipelines[name] = {
             "build": build,
@@ -344,6 +349,7 @@ def speed(
         "epoch_ratio": pipelines["original"]["epoch"] / pipelines["fens"]["epoch"],
         "first_epoch_ratio": pipelines["original"]["first_epoch"]
         / pipelines["fens"]["first_epoch"],
+        "blocks_ratio": pipelines["fens_reference_blocks"]["epoch"] / pipelines["fens"]["epoch"],
     }
 
 
@@ -401,16 +407,18 @@ def print_speed(result: Mapping[str, Any]) -> None:
         f"torch threads {torch.get_num_threads()}; the pipelines' first losses agree"
     )
     print(
-        f"{'pipeline':<12}{'build (s)':>11}{'step (ms)':>11}{'epoch (s)':>11}{'first epoch (s)':>17}"
+        f"{'pipeline':<23}{'build (s)':>11}{'step (ms)':>11}{'epoch (s)':>11}"
+        f"{'first epoch (s)':>17}"
     )
     for name, p in result["pipelines"].items():
         print(
-            f"{name:<12}{p['build']:>11.2f}{1000 * p['step']:>11.1f}{p['epoch']:>11.2f}"
+            f"{name:<23}{p['build']:>11.2f}{1000 * p['step']:>11.1f}{p['epoch']:>11.2f}"
             f"{p['first_epoch']:>17.2f}"
         )
     print(
         f"original / fens: epoch {result['epoch_ratio']:.1f}x, "
-        f"first epoch (with building the loader) {result['first_epoch_ratio']:.1f}x"
+        f"first epoch (with building the loader) {result['first_epoch_ratio']:.1f}x; "
+        f"fens with neuralpredictors' blocks / fens: epoch {result['blocks_ratio']:.1f}x"
     )
 
 

@@ -47,6 +47,18 @@ def n_neurons_of(model: nn.Module, image_shape: tuple[int, int], device: torch.d
         return model(torch.zeros(1, 1, *image_shape, device=device)).shape[1]
 
 
+def own_responses(model: nn.Module, images: torch.Tensor, neuron_ids: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` the response of neuron ``neuron_ids[b]`` to ``images[b]``.
+
+    A model with a ``forward_paired(images, neuron_ids)`` method (fens' Lurz et al. model)
+    computes those neurons only; any other model computes all ``(B, N)`` responses, of which
+    this picks one per image."""
+    if hasattr(model, "forward_paired"):
+        return model.forward_paired(images, neuron_ids)
+    rows = torch.arange(len(neuron_ids), device=images.device)
+    return model(images)[rows, neuron_ids]
+
+
 def check_image(image: np.ndarray, name: str = "input_image") -> np.ndarray:
     """``image`` as a float64 ``(height, width)`` array; raises ``ValueError`` otherwise."""
     image = np.asarray(image, dtype=np.float64)

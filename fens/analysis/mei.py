@@ -31,6 +31,7 @@ from fens.analysis._model import (
     as_scalar,
     check_image,
     n_neurons_of,
+    own_responses,
     prepare_model,
 )
 
@@ -294,7 +295,6 @@ def _ascend(
     Returns ``(B, iterations)`` activations (NaN after an image stopped) and ``(B, H, W)``
     float64 constrained images."""
     n = len(ids)
-    rows = torch.arange(n, device=x0.device)
     x = x0.clone().requires_grad_(True)
     optimizer = torch.optim.SGD([x], lr=lr, momentum=0.9)
     activations = np.full((n, iterations), np.nan)
@@ -303,8 +303,7 @@ def _ascend(
     best = np.full(n, -np.inf)
     steps_since_best = np.zeros(n, dtype=int)
     for step in range(iterations):
-        responses = model(_constrain(x, mean_constr, std_constr))  # (B, N)
-        own = responses[rows, ids]  # (B,) each image's own neuron
+        own = own_responses(model, _constrain(x, mean_constr, std_constr), ids)  # (B,)
         (grad,) = torch.autograd.grad(-own.sum(), x)
         x.grad = _blur(grad, blur_sigma) if blur_sigma is not None else grad
         optimizer.step()

@@ -16,7 +16,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from fens.analysis._model import as_neuron_ids, check_image, n_neurons_of, prepare_model
+from fens.analysis._model import (
+    as_neuron_ids,
+    check_image,
+    n_neurons_of,
+    own_responses,
+    prepare_model,
+)
 
 
 def generate_grad_rf(
@@ -80,8 +86,7 @@ def generate_grad_rfs(
     for start in tqdm(starts, desc="gradient RFs", disable=not progress):
         chunk = torch.as_tensor(ids[start : start + batch_size], device=device)
         x = base.expand(len(chunk), -1, -1, -1).clone().requires_grad_(True)  # (b, 1, H, W)
-        responses = model(x)  # (b, N)
-        own = responses[torch.arange(len(chunk), device=device), chunk]  # (b,) neuron i of copy i
+        own = own_responses(model, x, chunk)  # (b,) neuron i of copy i
         (grad,) = torch.autograd.grad(own.sum(), x)  # (b, 1, H, W)
         rfs[start : start + len(chunk)] = grad[:, 0].cpu().numpy()
     return rfs
