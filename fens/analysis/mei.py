@@ -30,6 +30,7 @@ from fens.analysis._model import (
     as_neuron_ids,
     as_scalar,
     check_image,
+    frozen,
     n_neurons_of,
     own_responses,
     prepare_model,
@@ -169,7 +170,10 @@ def generate_meis(
     activations = np.full((len(ids), iterations), np.nan)
     meis = np.empty(starts.shape)
     n_batches = -(-len(ids) // batch_size)
-    with tqdm(total=n_batches * iterations, desc="MEIs", disable=not progress) as bar:
+    with (
+        frozen(model),
+        tqdm(total=n_batches * iterations, desc="MEIs", disable=not progress) as bar,
+    ):
         for start in range(0, len(ids), batch_size):
             batch = slice(start, start + batch_size)
             activations[batch], meis[batch] = _ascend(

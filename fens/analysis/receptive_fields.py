@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from fens.analysis._model import (
     as_neuron_ids,
     check_image,
+    frozen,
     n_neurons_of,
     own_responses,
     prepare_model,
@@ -83,10 +84,11 @@ def generate_grad_rfs(
     base = torch.tensor(image, dtype=torch.float32, device=device)[None, None]  # (1, 1, H, W)
     rfs = np.empty((len(ids), *image.shape), dtype=np.float32)
     starts = range(0, len(ids), batch_size)
-    for start in tqdm(starts, desc="gradient RFs", disable=not progress):
-        chunk = torch.as_tensor(ids[start : start + batch_size], device=device)
-        x = base.expand(len(chunk), -1, -1, -1).clone().requires_grad_(True)  # (b, 1, H, W)
-        own = own_responses(model, x, chunk)  # (b,) neuron i of copy i
-        (grad,) = torch.autograd.grad(own.sum(), x)  # (b, 1, H, W)
-        rfs[start : start + len(chunk)] = grad[:, 0].cpu().numpy()
+    with frozen(model):
+        for start in tqdm(starts, desc="gradient RFs", disable=not progress):
+            chunk = torch.as_tensor(ids[start : start + batch_size], device=device)
+            x = base.expand(len(chunk), -1, -1, -1).clone().requires_grad_(True)  # (b, 1, H, W)
+            own = own_responses(model, x, chunk)  # (b,) neuron i of copy i
+            (grad,) = torch.autograd.grad(own.sum(), x)  # (b, 1, H, W)
+            rfs[start : start + len(chunk)] = grad[:, 0].cpu().numpy()
     return rfs

@@ -156,6 +156,8 @@ def load_pretrained(
     name_or_path: str | Path,
     dataloaders: Mapping[str, DataLoader],
     device: str | torch.device | None = "cpu",
+    *,
+    fast: bool = True,
 ) -> nn.Module:
     """A trained model, rebuilt for ``dataloaders`` and loaded with the checkpoint's weights.
 
@@ -166,6 +168,8 @@ def load_pretrained(
         dataloaders: the loaders of the data set the model is to be used on; must be the data
             (and the neuron selection) the checkpoint was trained on.
         device: where to put the model (``None``: CUDA, then MPS, then CPU).
+        fast: rebuild a Lurz et al. model with fens' fast blocks (True) or with
+            neuralpredictors' own (False); the weights and predictions are the same.
 
     Returns:
         The model in evaluation mode. Its training record is in ``model.checkpoint_info``
@@ -184,7 +188,7 @@ def load_pretrained(
             "Load the data set it was trained on (for the shipped checkpoints: "
             "`fens simulate --preset full --seed 0`, all neurons), or train a new model."
         )
-    model = _rebuild(checkpoint["architecture"], checkpoint["config"], dataloaders)
+    model = _rebuild(checkpoint["architecture"], checkpoint["config"], dataloaders, fast)
     model.load_state_dict(checkpoint["state_dict"])
     model.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     return model.to(resolve_device(device)).eval()
@@ -204,10 +208,13 @@ def _describe(data: Mapping[str, Any]) -> str:
 
 
 def _rebuild(
-    architecture: str, config: Mapping[str, Any], dataloaders: Mapping[str, DataLoader]
+    architecture: str,
+    config: Mapping[str, Any],
+    dataloaders: Mapping[str, DataLoader],
+    fast: bool,
 ) -> nn.Module:
     if architecture == "lurz2020":
-        return build_lurz2020_model(dataloaders=dataloaders, seed=0, **config)
+        return build_lurz2020_model(dataloaders=dataloaders, seed=0, fast=fast, **config)
     if architecture == "linear":
         return Linear(**config)
     if architecture == "cnn":

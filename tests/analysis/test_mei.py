@@ -143,3 +143,22 @@ def test_bad_arguments_are_refused_with_the_offending_value(gabor_model):
         generate_meis(model, [0], mean_constr=MEAN, std_constr=0.0, device="cpu")
     with pytest.raises(ValueError, match=r"\(2, height, width\)"):
         generate_meis(model, [0, 1], np.zeros((3, *IMAGE_SHAPE)), mean_constr=MEAN, std_constr=STD)
+
+
+def test_fast_and_reference_lurz_models_give_the_same_meis_and_keep_their_flags():
+    from fens.models import build_lurz2020_model
+    from tests.models.conftest import make_dataloaders
+    from tests.models.test_lurz2020_model import SMALL
+
+    dataloaders = make_dataloaders(n_neurons=6)
+    models = [
+        build_lurz2020_model(**SMALL, dataloaders=dataloaders, seed=0, fast=fast)
+        for fast in (False, True)
+    ]
+    models[0].readout.sigma.requires_grad_(False)  # frozen by the user: stays frozen
+    flags = [[p.requires_grad for p in model.parameters()] for model in models]
+    options = dict(iterations=10, mean_constr=MEAN, std_constr=STD, lr=10.0, seed=0)
+    reference, fast = (generate_meis(m, [4, 1, 4], progress=False, **options) for m in models)
+    np.testing.assert_allclose(fast[0], reference[0], rtol=1e-4)
+    np.testing.assert_allclose(fast[1], reference[1], rtol=0, atol=1e-3 * STD)
+    assert [[p.requires_grad for p in model.parameters()] for model in models] == flags

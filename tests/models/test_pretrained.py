@@ -40,6 +40,24 @@ def test_round_trip_gives_the_same_predictions(name, loaders, tmp_path):
     assert loaded.checkpoint_info["metrics"] == {"test_correlation": 0.5}
 
 
+@pytest.mark.parametrize("saved_fast", [False, True])
+def test_checkpoints_load_into_fast_and_reference_blocks(saved_fast, loaders, tmp_path):
+    model = build_model("sota_cnn", loaders, seed=3, fast=saved_fast).eval()
+    path = save_checkpoint(
+        tmp_path / "sota_cnn.pt",
+        model,
+        name="sota_cnn",
+        dataloaders=loaders,
+        metrics={},
+        training={},
+    )
+    images, _ = next(iter(loaders["test"]))
+    for fast in (False, True):
+        loaded = load_pretrained(path, loaders, fast=fast)
+        assert hasattr(loaded.readout, "forward_paired") == fast
+        torch.testing.assert_close(loaded(images), model(images), rtol=1e-5, atol=1e-5)
+
+
 def test_refuses_other_data(loaders, tiny_dataset, tmp_path):
     model = build_model("sota_ln", loaders, seed=0)
     path = save_checkpoint(
