@@ -39,7 +39,7 @@ def seed_loop_mei(model, image, neuron, iterations, mean, std, lr, device):
     return ((x - x.mean()) / x.std(unbiased=False) * std + mean).detach()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="data set (full preset)")
     parser.add_argument("--model", default="sota_cnn", help="shipped checkpoint or .pt file")
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--lr", type=float, default=1.0)
     parser.add_argument("--device", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
     loaders = load_dataset(args.data, batch_size=60, progress=False)

@@ -11,14 +11,32 @@ import pytest
 BENCH = Path(__file__).parents[1] / "bench"
 
 
-@pytest.fixture
-def model_quality(monkeypatch: pytest.MonkeyPatch):
-    """bench/model_quality.py as a module (it imports bench/loader_epoch.py by name)."""
+def _bench_module(name: str, monkeypatch: pytest.MonkeyPatch):
+    """bench/<name>.py as a module (bench scripts import each other by name)."""
     monkeypatch.syspath_prepend(str(BENCH))
-    spec = importlib.util.spec_from_file_location("model_quality", BENCH / "model_quality.py")
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def model_quality(monkeypatch: pytest.MonkeyPatch):
+    return _bench_module("model_quality", monkeypatch)
+
+
+@pytest.fixture
+def untrained_checkpoint(tiny_dataset, tmp_path) -> Path:
+    """A SOTA CNN for the tiny preset, saved untrained: enough for the MEI scripts to run."""
+    from fens.dataset import load_dataset
+    from fens.models import build_model, save_checkpoint
+
+    loaders = load_dataset(tiny_dataset, batch_size=60, progress=False)
+    model = build_model("sota_cnn", loaders, seed=0)
+    return save_checkpoint(
+        tmp_path / "sota_cnn.pt", model, name="sota_cnn", dataloaders=loaders, metrics={},
+        training={},
+    )  # fmt: skip
 
 
 def _summary(mean: float, sd: float) -> dict:
@@ -77,12 +95,49 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
     assert ceiling_line.split()[0] in {"holds", "FAILS"}
 
     speed = results["speed"]
+    assert set(speed["pipelines"]) == {"fens", "fens_reference_blocks", "original"}
     assert speed["steps_per_epoch"] == 4  # 200 training trials in batches of 60
     for pipeline in speed["pipelines"].values():
         assert pipeline["step"] > 0
         assert pipeline["epoch"] == pytest.approx(4 * pipeline["step"])
     (ratio_line,) = [line for line in printed if line.startswith("original / fens")]
     assert f"epoch {speed['epoch_ratio']:.1f}x" in ratio_line
+    assert f"blocks' / fens: epoch {speed['blocks_ratio']:.1f}x" in ratio_line
     assert json.loads(out.read_text())["speed"]["epoch_ratio"] == pytest.approx(
         speed["epoch_ratio"]
     )
+
+
+@pytest.mark.slow
+def test_mei_speed_smoke_run(monkeypatch, tiny_dataset, untrained_checkpoint, capsys):
+    mei_speed = _bench_module("mei_speed", monkeypatch)
+    mei_speed.main(
+        [
+            *("--data", str(tiny_dataset), "--model", str(untrained_checkpoint)),
+            *("--neurons", "4", "--iterations", "3", "--loop-neurons", "2", "--batch-size", "4"),
+            *("--lr", "10", "--device", "cpu"),
+        ]
+    )
+    printed = capsys.readouterr().out
+    (agreement,) = [line for line in printed.splitlines() if line.startswith("loop vs batched")]
+    assert float(agreement.split()[-1]) > 0.999  # the loop and the batched MEIs agree
+    assert "neurons per second, batched / loop" in printed
+
+
+@pytest.mark.slow
+def test_mei_truth_smoke_run(monkeypatch, tiny_dataset, untrained_checkpoint, tmp_path, capsys):
+    mei_truth = _bench_module("mei_truth", monkeypatch)
+    table_path = tmp_path / "table.json"
+    mei_truth.main(
+        [
+            *("--data", str(tiny_dataset), "--model", str(untrained_checkpoint)),
+            *("--neurons", "3", "--per-type", "--iterations", "3", "--device", "cpu"),
+            *("--json", str(table_path)),
+        ]
+    )
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("model ") and "6 neurons" in printed[0]
+    summary = json.loads(printed[1].removeprefix("all: "))
+    assert summary["n_tuned"] >= 0 and "median_mei_correlation_simple" in summary
+    table = json.loads(table_path.read_text())
+    assert sorted(table["cell_type"]) == ["complex"] * 3 + ["simple"] * 3
