@@ -139,9 +139,10 @@ def quality_run(
     device: torch.device,
     max_iter: int,
     progress: bool,
+    fast: bool = True,
 ) -> dict[str, Any]:
     """Train model ``name`` with ``seed`` (or, with ``seed=None``, load its shipped checkpoint)
-    and measure it.
+    and measure it; ``fast=False`` builds the SOTA models from neuralpredictors' own blocks.
 
     Returns:
         The measures of :func:`evaluate` plus ``seed``, ``epochs`` (``None`` for a checkpoint)
@@ -150,12 +151,12 @@ def quality_run(
     start = time.perf_counter()
     if seed is None:
         try:
-            model = load_pretrained(name, dataloaders, device=device)
+            model = load_pretrained(name, dataloaders, device=device, fast=fast)
         except (ValueError, FileNotFoundError) as error:
             raise SystemExit(f"--checkpoints: cannot load {name!r}: {error}") from None
         epochs = None
     else:
-        model = build_model(name, dataloaders, seed=seed)
+        model = build_model(name, dataloaders, seed=seed, fast=fast)
         if device.type == "cpu":
             # Channels-last convolutions are faster on a CPU (as `fens train` does).
             model = model.to(memory_format=torch.channels_last)
@@ -433,6 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoints", action="store_true", help="load the shipped SOTA checkpoints"
     )
     parser.add_argument("--neuron-n", type=int, default=None, help="use this many neurons")
+    parser.add_argument(
+        "--reference-blocks",
+        action="store_true",
+        help="build the SOTA models from neuralpredictors' own blocks (not fens' fast ones)",
+    )
     parser.add_argument("--speed", action="store_true", help="also time the SOTA epoch")
     parser.add_argument("--speed-only", action="store_true", help="time the epoch only")
     parser.add_argument("--speed-steps", type=int, default=20, help="timed training steps")
@@ -484,7 +490,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.models}
         for name, seed in tqdm(plan, desc="models", disable=not progress):
             runs[name].append(
-                quality_run(name, seed, dataloaders, ceiling, device, args.max_iter, progress)
+                quality_run(
+                    name,
+                    seed,
+                    dataloaders,
+                    ceiling,
+                    device,
+                    args.max_iter,
+                    progress,
+                    fast=not args.reference_blocks,
+                )  # fmt: skip
             )
         results["runs"] = runs
         results["summary"] = {name: summarize(name_runs) for name, name_runs in runs.items()}
