@@ -49,7 +49,12 @@ def _train(args: argparse.Namespace) -> None:
         model = model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
     score, output, _ = train_model(
-        model, dataloaders, device=device, seed=args.seed, max_iter=args.max_iter
+        model,
+        dataloaders,
+        device=device,
+        seed=args.seed,
+        max_iter=args.max_iter,
+        max_minutes=args.max_minutes,
     )
     seconds = time.perf_counter() - start
     test = dataloaders["test"]
@@ -67,6 +72,8 @@ def _train(args: argparse.Namespace) -> None:
         "seed": args.seed,
         "epochs": output["history"]["epoch"][-1],
         "max_iter": args.max_iter,
+        "max_minutes": args.max_minutes,
+        "cut_short": output["cut_short"],
         "seconds": seconds,
         "device": f"{device} ({hardware or platform.machine()}, {torch.get_num_threads()} threads)",
         "torch": torch.__version__,
@@ -82,6 +89,8 @@ def _train(args: argparse.Namespace) -> None:
         training=training,
     )
     summary = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+    if output["cut_short"] is not None:
+        summary += f" (training cut short: {output['cut_short']}; the best state was saved)"
     print(
         f"{args.model}: {summary}; {training['epochs']} epochs in {seconds / 60:.1f} min on "
         f"{training['device']}; saved to {path}"
@@ -115,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     train.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     train.add_argument("--max-iter", type=int, default=200, help="most epochs (default: 200)")
+    train.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="start no epoch after this many minutes; save the best model so far",
+    )
     train.add_argument("--batch-size", type=int, default=60, help="trials per batch (default: 60)")
     train.add_argument("--neuron-n", type=int, default=None, help="train on this many neurons")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the fastest)")

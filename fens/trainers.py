@@ -13,6 +13,7 @@ epochs and restores the best state, and :func:`train_model` trains one epoch per
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
@@ -81,7 +82,9 @@ def early_stopping(
     improvement a round ends: the model goes back to its best state and, if rounds are left,
     training goes on from there (with the learning rate the scheduler has lowered). After
     ``lr_decay_steps`` rounds, after ``max_iter`` epochs, or when the objective is not finite
-    (with a warning), the best state is loaded and the iteration ends. As neuralpredictors'
+    (with a warning), the best state is loaded and the iteration ends; a caller that leaves
+    the loop early gets the best state too, once the generator is closed (``break`` in a
+    ``with contextlib.closing(...)`` block, or when it is garbage collected). As neuralpredictors'
     ``training.early_stopping``, whose behaviour this follows.
 
     Args:
@@ -119,31 +122,35 @@ def early_stopping(
     score = best_score = evaluate()
     best_state = copy_state(model)
     epoch = 0
-    for _ in range(lr_decay_steps):
-        evaluations_without_improvement = 0
-        while (
-            evaluations_without_improvement < patience and epoch < max_iter and math.isfinite(score)
-        ):
-            for _ in range(min(interval, max_iter - epoch)):
-                epoch += 1
-                yield epoch, score
-            score = evaluate()
-            if sign * score > sign * best_score + tolerance:
-                best_score, best_state = score, copy_state(model)
-                evaluations_without_improvement = 0
-            else:
-                evaluations_without_improvement += 1
-        if epoch >= max_iter or not math.isfinite(score):
-            break
-        model.load_state_dict(best_state)  # the next round starts from the best state
-    if not math.isfinite(score):
-        warnings.warn(
-            f"the objective became {score} after epoch {epoch}; stopping with the best state "
-            f"(score {best_score})",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    model.load_state_dict(best_state)
+    try:
+        for _ in range(lr_decay_steps):
+            evaluations_without_improvement = 0
+            while (
+                evaluations_without_improvement < patience
+                and epoch < max_iter
+                and math.isfinite(score)
+            ):
+                for _ in range(min(interval, max_iter - epoch)):
+                    epoch += 1
+                    yield epoch, score
+                score = evaluate()
+                if sign * score > sign * best_score + tolerance:
+                    best_score, best_state = score, copy_state(model)
+                    evaluations_without_improvement = 0
+                else:
+                    evaluations_without_improvement += 1
+            if epoch >= max_iter or not math.isfinite(score):
+                break
+            model.load_state_dict(best_state)  # the next round starts from the best state
+        if not math.isfinite(score):
+            warnings.warn(
+                f"the objective became {score} after epoch {epoch}; stopping with the best "
+                f"state (score {best_score})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    finally:  # also when the caller stops early and closes this generator
+        model.load_state_dict(best_state)
 
 
 def _seed_everything(seed: int, train_loader: DataLoader, device: torch.device) -> None:
@@ -221,6 +228,7 @@ def train_model(
     tolerance: float = 1e-6,
     lr_decay_steps: int = 3,
     interval: int = 1,
+    max_minutes: float | None = None,
     objective: Callable[[nn.Module], float] | None = None,
     maximize: bool = True,
     scale_loss: bool = True,
@@ -261,6 +269,10 @@ def train_model(
         tolerance: how much the objective must improve to count as an improvement.
         lr_decay_steps: rounds of early stopping before training stops.
         interval: epochs between two evaluations of the objective.
+        max_minutes: a time budget: no epoch starts once this many minutes have passed (the
+            evaluations counted); ``None``: none. Training then ends with the best state so
+            far, as it does when interrupted (``KeyboardInterrupt``, a notebook's stop
+            button), with a warning; ``output['cut_short']`` says which.
         objective: the early-stopping score of a model (default: the mean validation
             correlation); a custom one, e.g. ``lambda m: get_poisson_loss(m, loader)`` with
             ``maximize=False``, is recorded as ``history['objective']``.
@@ -276,7 +288,8 @@ def train_model(
     Returns:
         score: the mean validation correlation of the trained (best) model.
         output: a dict with ``'validation_correlation'`` and ``'test_correlation'`` (means over
-            neurons, of the trained model; the latter only with a test loader) and, if
+            neurons, of the trained model; the latter only with a test loader),
+            ``'cut_short'`` (``None``, ``'max_minutes'`` or ``'interrupted'``) and, if
             ``track_training``, ``'history'``: a dict of lists with one entry per evaluation,
             the untrained model first (epoch 0):
             ``'epoch'``; ``'train_loss'`` (mean over the batches trained since the last
@@ -294,6 +307,8 @@ def train_model(
     for name, value in {"lr_init": lr_init, "lr_decay_factor": lr_decay_factor}.items():
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
+    if max_minutes is not None and not max_minutes >= 0:
+        raise ValueError(f"max_minutes must be >= 0 or None, got {max_minutes!r}")
     train_loader, validation_loader = dataloaders["train"], dataloaders["validation"]
     criterion = _resolve_loss(loss)
     device = resolve_device(device)
@@ -357,37 +372,56 @@ def train_model(
         train_seconds = 0.0
         return score
 
-    with epoch_bar:
-        for epoch, _ in early_stopping(
-            model,
-            evaluate,
-            interval=interval,
-            patience=patience,
-            max_iter=max_iter,
-            maximize=maximize,
-            tolerance=tolerance,
-            lr_decay_steps=lr_decay_steps,
-            scheduler=scheduler,
-        ):
-            start = time.perf_counter()
-            model.train()
-            batches = tqdm(
-                train_loader, desc=f"Epoch {epoch}", leave=False, disable=progress != "batch"
-            )
-            for images, responses in batches:
-                images, responses = images.to(device), responses.to(device)
-                scale = (
-                    math.sqrt(len(train_loader.dataset) / images.shape[0]) if scale_loss else 1.0
-                )
-                total = scale * criterion(model(images), responses)
-                if regularizer is not None:
-                    total = total + regularizer()
-                optimizer.zero_grad()
-                total.backward()
-                optimizer.step()
-                batch_losses.append(total.item())
-            train_seconds += time.perf_counter() - start
-            epoch_bar.update(1)
+    def _train_epoch(epoch: int) -> None:
+        nonlocal train_seconds
+        start = time.perf_counter()
+        model.train()
+        batches = tqdm(
+            train_loader, desc=f"Epoch {epoch}", leave=False, disable=progress != "batch"
+        )
+        for images, responses in batches:
+            images, responses = images.to(device), responses.to(device)
+            scale = math.sqrt(len(train_loader.dataset) / images.shape[0]) if scale_loss else 1.0
+            total = scale * criterion(model(images), responses)
+            if regularizer is not None:
+                total = total + regularizer()
+            optimizer.zero_grad()
+            total.backward()
+            optimizer.step()
+            batch_losses.append(total.item())
+        train_seconds += time.perf_counter() - start
+        epoch_bar.update(1)
+
+    epochs = early_stopping(
+        model,
+        evaluate,
+        interval=interval,
+        patience=patience,
+        max_iter=max_iter,
+        maximize=maximize,
+        tolerance=tolerance,
+        lr_decay_steps=lr_decay_steps,
+        scheduler=scheduler,
+    )
+    deadline = None if max_minutes is None else time.perf_counter() + 60 * max_minutes
+    cut_short = None
+    # closing(): leaving the loop early closes `epochs`, which loads the best state.
+    with epoch_bar, contextlib.closing(epochs):
+        try:
+            for epoch, _ in epochs:
+                if deadline is not None and time.perf_counter() > deadline:
+                    cut_short = "max_minutes"
+                    break
+                _train_epoch(epoch)
+        except KeyboardInterrupt:
+            cut_short = "interrupted"
+    if cut_short is not None:
+        warnings.warn(
+            f"training stopped ({cut_short}) in epoch {epoch}: the model holds the best state "
+            "so far",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     model.eval()
     output: dict = {
@@ -399,6 +433,7 @@ def train_model(
         output["test_correlation"] = get_correlations(
             model, dataloaders["test"], device=device, per_neuron=False
         )
+    output["cut_short"] = cut_short
     if track_training:
         output["history"] = history
     return output["validation_correlation"], output, copy_state(model)

@@ -100,6 +100,11 @@ def test_fens_train_writes_a_loadable_checkpoint(tiny_dataset, tmp_path, capsys)
     assert np.isfinite(list(info["metrics"].values())).all()
     loaders = load_dataset(tiny_dataset, batch_size=32, progress=False)
     assert load_pretrained(out, loaders).n_neurons == 150
+    assert info["training"]["cut_short"] is None
+    with pytest.warns(RuntimeWarning, match="max_minutes"):
+        assert main([*argv, "--max-minutes", "0"]) == 0
+    assert "training cut short: max_minutes" in capsys.readouterr().out
+    assert read_checkpoint(out)["training"]["cut_short"] == "max_minutes"
 
 
 SHIPPED = sorted(CHECKPOINT_DIR.glob("*.pt"))

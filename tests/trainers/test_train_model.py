@@ -137,6 +137,43 @@ def test_stops_at_the_scripted_epoch_restores_the_best_state_and_decays_the_rate
     assert not torch.equal(states[-1]["linear.weight"], best["linear.weight"])
 
 
+def test_an_interruption_ends_training_with_the_best_state_and_a_warning(loaders):
+    objective, states = scripted_objective([0.1, 0.3, 0.5, 0.4, 0.2])
+    calls = 0
+
+    def loss_interrupted_in_epoch_4(output, target):
+        nonlocal calls
+        calls += 1
+        if calls == 3 * len(loaders["train"]) + 2:  # the second batch of epoch 4
+            raise KeyboardInterrupt
+        return nn.functional.poisson_nll_loss(output, target, log_input=False)
+
+    model = LinearExp()
+    with pytest.warns(RuntimeWarning, match=r"training stopped \(interrupted\) in epoch 4"):
+        _, output, _ = train_model(
+            model, loaders, loss=loss_interrupted_in_epoch_4, objective=objective, progress=False
+        )
+    assert output["cut_short"] == "interrupted"
+    assert output["history"]["epoch"] == [0, 1, 2, 3]
+    for name, value in model.state_dict().items():  # the best: after epoch 2
+        torch.testing.assert_close(value, states[2][name], rtol=0, atol=0)
+
+
+def test_the_time_budget_starts_no_epoch_once_spent(loaders):
+    model = LinearExp()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.warns(RuntimeWarning, match=r"\(max_minutes\) in epoch 1"):
+        _, output, _ = train_model(model, loaders, max_minutes=0, progress=False)
+    assert output["cut_short"] == "max_minutes"
+    assert output["history"]["epoch"] == [0]  # evaluated, never trained
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, initial[name], rtol=0, atol=0)
+    _, output, _ = train_model(LinearExp(), loaders, max_iter=2, max_minutes=60, progress=False)
+    assert output["cut_short"] is None and output["history"]["epoch"] == [0, 1, 2]
+    with pytest.raises(ValueError, match="max_minutes must be >= 0 or None, got -1"):
+        train_model(LinearExp(), loaders, max_minutes=-1)
+
+
 @pytest.mark.parametrize("own_generator", [False, True])
 def test_the_same_seed_gives_the_same_model(data, own_generator):
     def run(seed):
@@ -240,4 +277,4 @@ def test_history_has_one_entry_per_evaluation(loaders):
     _, untracked, _ = train_model(
         LinearExp(), loaders, max_iter=1, track_training=False, progress=False
     )
-    assert set(untracked) == {"validation_correlation", "test_correlation"}
+    assert set(untracked) == {"validation_correlation", "test_correlation", "cut_short"}
