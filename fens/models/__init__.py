@@ -9,6 +9,11 @@
 All map images ``(B, 1, 36, 64)`` (raw 0..255 pixels) to positive responses ``(B, N)`` and have
 ``regularizer()``, the penalty the trainer adds to the Poisson loss. :func:`build_model` builds
 the course's four models by name; :func:`load_pretrained` loads the shipped SOTA checkpoints.
+
+The Lurz et al. model is built from neuralpredictors' blocks, two of them replaced by faster
+ones that hold the same parameters and give the same results: the readout
+(:mod:`fens.models.readout`) and, for training on a CPU, the depthwise convolutions
+(:mod:`fens.models.depthwise`); ``fast=False`` builds the reference.
 """
 
 from fens.models.cnn import CNN
