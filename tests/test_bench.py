@@ -102,7 +102,7 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
         assert pipeline["epoch"] == pytest.approx(4 * pipeline["step"])
     (ratio_line,) = [line for line in printed if line.startswith("original / fens")]
     assert f"epoch {speed['epoch_ratio']:.1f}x" in ratio_line
-    assert f"blocks' / fens: epoch {speed['blocks_ratio']:.1f}x" in ratio_line
+    assert f"blocks / fens: epoch {speed['blocks_ratio']:.1f}x" in ratio_line
     assert json.loads(out.read_text())["speed"]["epoch_ratio"] == pytest.approx(
         speed["epoch_ratio"]
     )
