@@ -175,6 +175,9 @@ def test_use_fast_depthwise_replaces_only_depthwise_layers():
     assert model.state_dict().keys() == keys
     with pytest.raises(ValueError, match="not a depthwise convolution: groups=2"):
         DepthwiseConv2d.from_conv(model[2])
+    grouped = DepthwiseConv2d(4, 8, 3, padding=1, groups=4)  # not depthwise: nn.Conv2d's own
+    x = torch.randn(2, 4, 5, 6, requires_grad=True)
+    torch.testing.assert_close(grouped(x), F.conv2d(x, grouped.weight, grouped.bias, 1, 1, 1, 4))
 
 
 @pytest.mark.parametrize("linear", [False, True])
