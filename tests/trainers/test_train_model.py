@@ -193,6 +193,30 @@ def test_the_same_seed_gives_the_same_model(data, own_generator):
     assert not torch.equal(state["linear.weight"], other_state["linear.weight"])
 
 
+def test_two_epochs_are_adam_steps_on_the_scaled_poisson_loss(data):
+    """train_model's updates against a loop written from torch's own parts (default Adam)."""
+    dataset = data[0]
+    loaders = make_loaders(dataset)
+    train_idx = np.flatnonzero(dataset.trial_info.tiers == "train")
+    loaders["train"] = DataLoader(  # a fixed order, so that both loops see the same batches
+        dataset, sampler=SubsetSequentialSampler(train_idx), batch_size=BATCH_SIZE
+    )
+    model = LinearExp(seed=1)
+    train_model(model, loaders, max_iter=2, patience=5, lr_init=0.01, progress=False)
+
+    reference = LinearExp(seed=1)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=0.01, foreach=False)
+    poisson = nn.PoissonNLLLoss(log_input=False, full=False, reduction="sum")
+    for _ in range(2):
+        for images, responses in loaders["train"]:
+            scale = math.sqrt(len(TIERS) / len(images))
+            optimizer.zero_grad()
+            (scale * poisson(reference(images), responses)).backward()
+            optimizer.step()
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
 def test_asking_for_cuda_without_one_warns_once_and_trains_on_the_cpu(loaders):
     model = LinearExp()
     with warnings.catch_warnings(record=True) as caught:
