@@ -2,8 +2,11 @@
 
 Quality. Each model of :data:`fens.models.zoo.MODEL_NAMES` is trained from scratch once per seed
 (:func:`fens.trainers.train_model`: early stopping on the validation correlation, at most
-``--max-iter`` epochs), or, with ``--checkpoints``, the shipped SOTA checkpoints are loaded
-(:func:`fens.models.pretrained.load_pretrained`). Per model (mean over seeds and the
+``--max-iter`` epochs and ``--max-minutes``), or, with ``--checkpoints``, the shipped SOTA
+checkpoints are loaded (:func:`fens.models.pretrained.load_pretrained`); each
+``--checkpoint FILE`` written by ``fens train`` counts as one run of its model instead of a
+training here, so that trainings can run apart (in parallel, on other machines) and be measured
+together. Per model (mean over seeds and the
 seed-to-seed sd) the script prints the mean single-trial test correlation, the correlation to
 the average over repeats, the fraction of oracle (Lurz et al., ICLR 2021) and the fraction of
 the simulator's noise ceiling (:func:`fens.simulate.calibration.noise_ceiling`, the best
@@ -39,12 +42,14 @@ weights); a quick run subsamples neurons::
         --seeds 0 --models ln sota_ln
     python bench/model_quality.py --data data/simulated-full --checkpoints \\
         --models sota_ln sota_cnn          # the shipped checkpoints (all neurons)
+    fens train --model ln --data data/simulated-full --seed 1 --out ln_1.pt   # and so on
+    python bench/model_quality.py --data data/simulated-full --checkpoints \
+        --checkpoint ln_1.pt --checkpoint cnn_1.pt      # measured together with the shipped
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import sys
@@ -62,7 +67,7 @@ from tqdm.auto import tqdm
 
 import fens.compat  # noqa: F401  (makes neuralpredictors 0.3.0 importable)
 from fens.dataset import load_dataset
-from fens.models.pretrained import load_pretrained
+from fens.models.pretrained import load_pretrained, read_checkpoint
 from fens.models.zoo import MODEL_NAMES, build_model
 from fens.simulate.calibration import noise_ceiling
 from fens.trainers import LOSSES, train_model
@@ -141,34 +146,74 @@ def quality_run(
     max_iter: int,
     progress: bool,
     fast: bool = True,
+    max_minutes: float | None = None,
+    checkpoint: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train model ``name`` with ``seed`` (or, with ``seed=None``, load its shipped checkpoint)
-    and measure it; ``fast=False`` builds the SOTA models from neuralpredictors' own blocks.
+    """Train model ``name`` with ``seed`` (at most ``max_iter`` epochs and ``max_minutes``), or
+    load ``checkpoint`` (a shipped name or a ``fens train`` file), and measure it;
+    ``fast=False`` builds the SOTA models from neuralpredictors' own blocks.
 
     Returns:
-        The measures of :func:`evaluate` plus ``seed``, ``epochs`` (``None`` for a checkpoint)
-        and ``seconds`` of training (or loading).
+        The measures of :func:`evaluate` plus ``seed``, ``epochs``, ``seconds`` of training
+        (a checkpoint's from its record) and ``cut_short`` (see :func:`train_model`).
     """
     start = time.perf_counter()
-    if seed is None:
+    if checkpoint is not None:
         try:
-            model = load_pretrained(name, dataloaders, device=device, fast=fast)
+            model = load_pretrained(checkpoint, dataloaders, device=device, fast=fast)
         except (ValueError, FileNotFoundError) as error:
-            raise SystemExit(f"--checkpoints: cannot load {name!r}: {error}") from None
-        epochs = None
+            raise SystemExit(f"cannot load the checkpoint {str(checkpoint)!r}: {error}") from None
+        record = model.checkpoint_info
+        if record["name"] != name:
+            raise SystemExit(f"{checkpoint} holds a {record['name']!r} model, not {name!r}")
+        training = record["training"]
+        seed, epochs, seconds = training["seed"], training["epochs"], training["seconds"]
+        cut_short = training.get("cut_short")
     else:
         model = build_model(name, dataloaders, seed=seed, fast=fast)
         if device.type == "cpu":
             # Channels-last convolutions are faster on a CPU (as `fens train` does).
             model = model.to(memory_format=torch.channels_last)
         _, output, _ = train_model(
-            model, dataloaders, device=device, seed=seed, max_iter=max_iter, progress=progress
+            model,
+            dataloaders,
+            device=device,
+            seed=seed,
+            max_iter=max_iter,
+            max_minutes=max_minutes,
+            progress=progress,
         )
-        epochs = output["history"]["epoch"][-1]
-    seconds = time.perf_counter() - start
-    return {"seed": seed, "epochs": epochs, "seconds": seconds} | evaluate(
+        epochs, cut_short = output["history"]["epoch"][-1], output["cut_short"]
+        seconds = time.perf_counter() - start
+    return {"seed": seed, "epochs": epochs, "seconds": seconds, "cut_short": cut_short} | evaluate(
         model, dataloaders, ceiling, device
     )
+
+
+def plan_runs(
+    models: Sequence[str],
+    seeds: Sequence[int],
+    shipped: bool,
+    checkpoint_files: Sequence[Path],
+) -> list[tuple[str, int | None, str | Path | None]]:
+    """The runs to measure, as ``(model name, seed, checkpoint)``.
+
+    Each file of ``checkpoint_files`` is one run of the model named in its record; every other
+    model of ``models`` is trained once per seed, or, with ``shipped``, a SOTA model is loaded
+    once from the checkpoint shipped with fens.
+    """
+    from_files = [(read_checkpoint(path)["name"], None, path) for path in checkpoint_files]
+    named = {name for name, _, _ in from_files}
+    plan: list[tuple[str, int | None, str | Path | None]] = []
+    for name in models:
+        if name in named:
+            plan += [run for run in from_files if run[0] == name]
+        elif shipped and name.startswith("sota"):
+            plan.append((name, None, name))
+        else:
+            plan += [(name, seed, None) for seed in seeds]
+    plan += [run for run in from_files if run[0] not in models]
+    return plan
 
 
 def summarize(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -367,19 +412,20 @@ def print_quality(results: Mapping[str, Any]) -> None:
     print(f"{'model':<10}{'runs':>5}{header}{'published':>11}{'epochs':>8}{'minutes':>9}")
     for name, summary in results["summary"].items():
         runs = results["runs"][name]
-        epochs = [run["epochs"] for run in runs if run["epochs"] is not None]
-        epochs_text = f"{np.mean(epochs):.1f}" if epochs else "ckpt"
+        epochs = np.mean([run["epochs"] for run in runs])
+        cut = "*" if any(run["cut_short"] for run in runs) else " "
         minutes = np.mean([run["seconds"] for run in runs]) / 60
         print(
             f"{name:<10}{len(runs):>5}"
             + "".join(f"{_mean_sd(summary[key]):>16}" for key in MEASURES)
-            + f"{PUBLISHED_SINGLE_TRIAL[name]:>11.2f}{epochs_text:>8}{minutes:>9.2f}"
+            + f"{PUBLISHED_SINGLE_TRIAL[name]:>11.2f}{epochs:>7.1f}{cut}{minutes:>9.1f}"
         )
     print(
         "single-trial: mean test correlation; to average: correlation to the mean over repeats; "
         "frac. ceiling: mean correlation / mean noise ceiling; median/neuron: median of "
         "correlation / ceiling; published: single-trial on the real data (where SOTA CNN "
-        "reaches about 0.75 of the oracle); ± seed-to-seed sd"
+        "reaches about 0.75 of the oracle); ± seed-to-seed sd; epochs and minutes of "
+        "training (a checkpoint's from its record), * a training cut short by a time budget"
     )
     print()
     if not results["story"]:
@@ -434,6 +480,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkpoints", action="store_true", help="load the shipped SOTA checkpoints"
     )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="measure this checkpoint of `fens train` as one run of its model instead of "
+        "training that model here (repeat for more seeds or models)",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="time budget of each training (runs cut short are marked)",
+    )
     parser.add_argument("--neuron-n", type=int, default=None, help="use this many neurons")
     parser.add_argument(
         "--reference-blocks",
@@ -483,13 +544,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             f"jackknife oracle {results['oracle']:.3f}, noise ceiling "
             f"{results['noise_ceiling']:.3f} (mean over neurons); device {device}"
         )
-        plan = [
-            (name, None if args.checkpoints and name.startswith("sota") else seed)
-            for name, seed in itertools.product(args.models, args.seeds)
-        ]
-        plan = list(dict.fromkeys(plan))  # a checkpoint is measured once, not once per seed
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.models}
-        for name, seed in tqdm(plan, desc="models", disable=not progress):
+        try:
+            plan = plan_runs(args.models, args.seeds, args.checkpoints, args.checkpoint)
+        except (ValueError, FileNotFoundError) as error:
+            raise SystemExit(f"--checkpoint: {error}") from None
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in plan}
+        for name, seed, checkpoint in tqdm(plan, desc="models", disable=not progress):
             runs[name].append(
                 quality_run(
                     name,
@@ -500,7 +560,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     args.max_iter,
                     progress,
                     fast=not args.reference_blocks,
-                )  # fmt: skip
+                    max_minutes=args.max_minutes,
+                    checkpoint=checkpoint,
+                )
             )
         results["runs"] = runs
         results["summary"] = {name: summarize(name_runs) for name, name_runs in runs.items()}

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +142,44 @@ def test_mei_truth_smoke_run(monkeypatch, tiny_dataset, untrained_checkpoint, tm
     assert summary["n_tuned"] >= 0 and "median_mei_correlation_simple" in summary
     table = json.loads(table_path.read_text())
     assert sorted(table["cell_type"]) == ["complex"] * 3 + ["simple"] * 3
+
+
+def test_checkpoint_files_are_measured_as_runs_of_their_model(
+    model_quality, tiny_dataset, tmp_path, capsys
+):
+    from fens.cli import main as fens_main
+    from fens.models.pretrained import read_checkpoint
+
+    files = {}
+    for name, seed, budget in (
+        ("ln", 3, []),
+        ("ln", 4, []),
+        ("sota_ln", 5, ["--max-minutes", "0"]),
+    ):
+        files[name, seed] = tmp_path / f"{name}_{seed}.pt"
+        argv = ["train", "--model", name, "--data", str(tiny_dataset), "--seed", str(seed)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the cut-short warning
+            fens_main([*argv, "--out", str(files[name, seed]), "--max-iter", "1", *budget])
+    capsys.readouterr()
+    results = model_quality.main(
+        [
+            *("--data", str(tiny_dataset), "--models", "ln", "--device", "cpu", "--no-progress"),
+            *(arg for path in files.values() for arg in ("--checkpoint", str(path))),
+        ]
+    )
+    printed = capsys.readouterr().out.splitlines()
+
+    assert set(results["runs"]) == {"ln", "sota_ln"}  # nothing trained: the files' models
+    assert [run["seed"] for run in results["runs"]["ln"]] == [3, 4]
+    for run, seed in zip(results["runs"]["ln"], (3, 4), strict=True):
+        metrics = read_checkpoint(files["ln", seed])["metrics"]
+        assert run["test_correlation"] == pytest.approx(metrics["test_correlation"], abs=1e-6)
+        assert run["epochs"] == 1 and run["cut_short"] is None
+    assert results["summary"]["ln"]["test_correlation"]["sd"] > 0
+    (sota_ln_run,) = results["runs"]["sota_ln"]
+    assert sota_ln_run["epochs"] == 0 and sota_ln_run["cut_short"] == "max_minutes"
+    (row,) = [line.split() for line in printed if line.startswith("sota_ln ")]
+    assert row[-2] == "0.0*"  # epochs, marked as cut short
+    with pytest.raises(SystemExit, match="no checkpoint file"):
+        model_quality.main(["--data", str(tiny_dataset), "--checkpoint", "missing.pt"])
