@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     loaders = load_dataset(args.data, batch_size=60, progress=False)
     reference = load_pretrained(args.model, loaders, device=device, fast=False)
     model = load_pretrained(args.model, loaders, device=device)
+    if not 1 <= args.neurons <= model.n_neurons:
+        raise SystemExit(f"--neurons must be 1 to {model.n_neurons}, got {args.neurons}")
+    loop_n = min(args.loop_neurons, args.neurons)  # the loop's neurons are among the batch's
     stats = loaders["train"].dataset.statistics.images.all
     mean, std = float(stats.mean), float(stats.std) / 10
     neurons = np.arange(args.neurons)
@@ -70,10 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     loop_meis = [
         seed_loop_mei(reference, starts[k], k, args.iterations, mean, std, args.lr, device)
-        for k in range(args.loop_neurons)
+        for k in range(loop_n)
     ]
     synchronize()
-    loop_per_neuron = (time.perf_counter() - start) / args.loop_neurons
+    loop_per_neuron = (time.perf_counter() - start) / loop_n
 
     start = time.perf_counter()
     _, meis = generate_meis(
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"seed's loop:   {loop_per_neuron:8.2f} s per neuron "
         f"({loop_per_neuron / args.iterations * 1e3:.2f} ms per iteration; "
-        f"timed on {args.loop_neurons} neurons)"
+        f"timed on {loop_n} neurons)"
     )
     print(
         f"generate_meis: {batched_per_neuron:8.3f} s per neuron "

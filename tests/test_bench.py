@@ -3,6 +3,10 @@
 import importlib.util
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -115,7 +119,7 @@ def test_mei_speed_smoke_run(monkeypatch, tiny_dataset, untrained_checkpoint, ca
     mei_speed.main(
         [
             *("--data", str(tiny_dataset), "--model", str(untrained_checkpoint)),
-            *("--neurons", "4", "--iterations", "3", "--loop-neurons", "2", "--batch-size", "4"),
+            *("--neurons", "4", "--iterations", "3", "--loop-neurons", "9", "--batch-size", "4"),
             *("--lr", "10", "--device", "cpu"),
         ]
     )
@@ -123,6 +127,36 @@ def test_mei_speed_smoke_run(monkeypatch, tiny_dataset, untrained_checkpoint, ca
     (agreement,) = [line for line in printed.splitlines() if line.startswith("loop vs batched")]
     assert float(agreement.split()[-1]) > 0.999  # the loop and the batched MEIs agree
     assert "neurons per second, batched / loop" in printed
+    assert "timed on 4 neurons" in printed  # the loop's neurons are among the batch's
+    with pytest.raises(SystemExit, match="--neurons must be 1 to 150, got 151"):
+        mei_speed.main(["--data", str(tiny_dataset), "--model", str(untrained_checkpoint),
+                        "--neurons", "151", "--device", "cpu"])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_prepared_gpu_script_runs_its_parts_and_refuses_unknown_ones(
+    tiny_dataset, untrained_checkpoint, tmp_path
+):
+    settings = {
+        "DEVICE": "cpu", "DATA": str(tiny_dataset), "OUT": str(tmp_path), "PYTHON": sys.executable,
+        "MEI_MODEL": str(untrained_checkpoint), "MEI_NEURONS": "2", "MEI_ITERATIONS": "2",
+        "OMP_NUM_THREADS": "1",
+    }  # fmt: skip
+    script = [shutil.which("bash"), str(BENCH / "gpu_check.sh")]
+
+    def run(*parts: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*script, *parts], env=os.environ | settings, cwd=BENCH.parent,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    done = run("mei")
+    assert done.returncode == 0, done.stderr
+    assert "=== mei" in done.stdout and "all 150 neurons batched" in done.stdout
+    unknown = run("mei", "nonsense")
+    assert unknown.returncode == 2
+    assert "unknown part 'nonsense'" in unknown.stderr
+    assert "===" not in unknown.stdout  # refused before any part ran
 
 
 @pytest.mark.slow

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The GPU figures of the benchmarks, as one prepared run for a lent GPU machine.
+#
+#   bash bench/gpu_check.sh [speed] [mei] [equivalence] [quality]    (default: speed mei)
+#
+# Each part prints its figures and writes them under $OUT (default bench/results):
+#   speed        the SOTA training epoch: fens, fens on neuralpredictors' blocks, the original
+#                pipeline (bench/model_quality.py --speed-only)                     ~1 min
+#   mei          MEIs for every neuron, 1000 iterations, batched, against the seed's loop on
+#                a few neurons (bench/mei_speed.py)            ~6 min at the issue's 66 us per
+#                                                              neuron-iteration, 3 at its target
+#   equivalence  SOTA CNN trained with fens' fast blocks and with neuralpredictors' own,
+#                same seed: the same test correlation? (bench/model_quality.py)   2 trainings
+#   quality      the four models x $SEEDS, each training capped at $MAX_MINUTES       long
+#
+# Settings (environment): DEVICE (cuda), DATA (a data set folder; default: simulate the full
+# preset into /tmp/fens-full), OUT, PYTHON (python3), SEEDS ("1 2 3"), MAX_MINUTES (3),
+# MAX_ITER (200 epochs), SPEED_STEPS (50), SPEED_WARMUP (10), MEI_MODEL (sota_cnn: the shipped
+# checkpoint, or a .pt of `fens train` on DATA), MEI_NEURONS (all), MEI_BATCH (1024),
+# MEI_ITERATIONS (1000).
+#
+# The GPU machine has PyTorch but not neuralpredictors: carry its wheel in .whl/ (ignored by
+# git), made here once with
+#   pip download --no-deps neuralpredictors==0.3.0 -d .whl
+# and name .whl in the device tool's `carry`. The script installs it into /tmp/site.
+set -euo pipefail
+export PYTHONUNBUFFERED=1
+
+DEVICE=${DEVICE:-cuda}
+SEEDS=${SEEDS:-1 2 3}
+MAX_MINUTES=${MAX_MINUTES:-3}
+MEI_MODEL=${MEI_MODEL:-sota_cnn}
+MEI_BATCH=${MEI_BATCH:-1024}
+MEI_ITERATIONS=${MEI_ITERATIONS:-1000}
+SPEED_STEPS=${SPEED_STEPS:-50}
+SPEED_WARMUP=${SPEED_WARMUP:-10}
+MAX_ITER=${MAX_ITER:-200}
+OUT=${OUT:-bench/results}
+PARTS=("$@")
+[ ${#PARTS[@]} -gt 0 ] || PARTS=(speed mei)
+PYTHON=${PYTHON:-python3}
+for part in "${PARTS[@]}"; do  # a typo fails now, not after minutes of GPU time
+    case $part in
+        speed | mei | equivalence | quality) ;;
+        *) echo "unknown part '$part': speed, mei, equivalence or quality" >&2; exit 2 ;;
+    esac
+done
+
+mkdir -p "$OUT"
+if ! "$PYTHON" -c "import neuralpredictors" 2>/dev/null; then
+    if ! ls .whl/neuralpredictors-*.whl >/dev/null 2>&1; then
+        echo "neuralpredictors is missing and .whl/ holds no wheel of it (see the header)" >&2
+        exit 1
+    fi
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # fens from this working tree
+fens() { "$PYTHON" -c "import sys; from fens.cli import main; sys.exit(main())" "$@"; }
+
+"$PYTHON" -c "import torch; print('torch', torch.__version__, '|',
+    torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
+if [ -z "${DATA:-}" ]; then
+    DATA=/tmp/fens-full
+    [ -d "$DATA" ] || fens simulate --preset full --seed 0 --out "$DATA"
+fi
+ALL_NEURONS=$("$PYTHON" -c "import numpy; print(len(numpy.load('$DATA/meta/neurons/unit_ids.npy')))")
+MEI_NEURONS=${MEI_NEURONS:-$ALL_NEURONS}
+
+for part in "${PARTS[@]}"; do
+    echo "=== $part ($(date -u +%H:%M:%S))"
+    case $part in
+        speed)
+            "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --speed-only \
+                --speed-steps "$SPEED_STEPS" --speed-warmup "$SPEED_WARMUP" --no-progress \
+                --json "$OUT/speed.json" ;;
+        mei)
+            "$PYTHON" bench/mei_speed.py --data "$DATA" --device "$DEVICE" --model "$MEI_MODEL" \
+                --neurons "$MEI_NEURONS" --iterations "$MEI_ITERATIONS" --loop-neurons 5 \
+                --batch-size "$MEI_BATCH" ;;
+        equivalence)
+            for blocks in "" --reference-blocks; do
+                "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" \
+                    --models sota_cnn --seeds 1 --max-iter "$MAX_ITER" --no-progress $blocks \
+                    --json "$OUT/equivalence${blocks:+-reference}.json"
+            done ;;
+        quality)
+            # shellcheck disable=SC2086  # SEEDS is a list
+            "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --seeds $SEEDS \
+                --max-iter "$MAX_ITER" --max-minutes "$MAX_MINUTES" --no-progress \
+                --json "$OUT/quality.json" ;;
+    esac
+done
+echo "=== done ($(date -u +%H:%M:%S))"
