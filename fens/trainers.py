@@ -354,7 +354,7 @@ def train_model(
     }
     if objective is not None:
         history["objective"] = []
-    batch_losses: list[float] = []  # since the last evaluation
+    batch_losses: list[torch.Tensor] = []  # since the last evaluation
     train_seconds = 0.0  # since the last evaluation
     epoch = 0
     epoch_bar = tqdm(total=max_iter, desc="Training", unit="epoch", disable=not progress)
@@ -364,7 +364,7 @@ def train_model(
         target, output = model_predictions(model, validation_loader, device=device)
         validation_correlation = float(corr(target, output, axis=0).mean())
         score = validation_correlation if objective is None else float(objective(model))
-        train_loss = float(np.mean(batch_losses)) if batch_losses else math.nan
+        train_loss = float(torch.stack(batch_losses).double().mean()) if batch_losses else math.nan
         lr = optimizer.param_groups[0]["lr"]
         if track_training:
             history["epoch"].append(epoch)
@@ -399,7 +399,7 @@ def train_model(
             optimizer.zero_grad()
             total.backward()
             optimizer.step()
-            batch_losses.append(total.item())
+            batch_losses.append(total.detach())  # no .item(): a GPU need not wait each step
         train_seconds += time.perf_counter() - start
         epoch_bar.update(1)
 
