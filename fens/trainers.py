@@ -187,8 +187,9 @@ def _resolve_loss(loss: str | Loss | None) -> Loss:
 def _adam(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam over ``model``'s parameters; on a CPU or CUDA device its fused implementation,
     one kernel for all parameters (the same update to float rounding). For a model with
-    millions of weights this matters: the simple CNN's 98 M readout weights took Adam's
-    default implementation 1.5 s of a 3.7 s CPU step, the fused one a few hundred ms.
+    millions of weights this matters: with the simple CNN's 98 M readout weights, Adam's
+    default implementation took 1.5 s of a 3.7 s CPU step (one thread, 5335 neurons); fused,
+    the whole step took 2.3 s.
     """
     parameters = list(model.parameters())
     fused = device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in parameters)
