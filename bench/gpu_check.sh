@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The GPU figures of the benchmarks, as one prepared run for a lent GPU machine.
 #
-#   bash bench/gpu_check.sh [speed] [mei] [equivalence] [quality]    (default: speed mei)
+#   bash bench/gpu_check.sh [layers] [speed] [mei] [equivalence] [quality]
+#                                                           (default: layers speed mei)
 #
 # Each part prints its figures and writes them under $OUT (default bench/results):
+#   layers       the depthwise convolution and the readout's sampling, each implementation
+#                (bench/layers.py)                                                  ~1 min
 #   speed        the SOTA training epoch: fens, fens on neuralpredictors' blocks, the original
 #                pipeline (bench/model_quality.py --speed-only)                     ~1 min
 #   mei          MEIs for every neuron, 1000 iterations, batched, against the seed's loop on
@@ -37,12 +40,12 @@ SPEED_WARMUP=${SPEED_WARMUP:-10}
 MAX_ITER=${MAX_ITER:-200}
 OUT=${OUT:-bench/results}
 PARTS=("$@")
-[ ${#PARTS[@]} -gt 0 ] || PARTS=(speed mei)
+[ ${#PARTS[@]} -gt 0 ] || PARTS=(layers speed mei)
 PYTHON=${PYTHON:-python3}
 for part in "${PARTS[@]}"; do  # a typo fails now, not after minutes of GPU time
     case $part in
-        speed | mei | equivalence | quality) ;;
-        *) echo "unknown part '$part': speed, mei, equivalence or quality" >&2; exit 2 ;;
+        layers | speed | mei | equivalence | quality) ;;
+        *) echo "unknown part '$part': layers, speed, mei, equivalence or quality" >&2; exit 2 ;;
     esac
 done
 
@@ -70,6 +73,8 @@ MEI_NEURONS=${MEI_NEURONS:-$ALL_NEURONS}
 for part in "${PARTS[@]}"; do
     echo "=== $part ($(date -u +%H:%M:%S))"
     case $part in
+        layers)
+            "$PYTHON" bench/layers.py --device "$DEVICE" --repeats 50 ;;
         speed)
             "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --speed-only \
                 --speed-steps "$SPEED_STEPS" --speed-warmup "$SPEED_WARMUP" --no-progress \

@@ -217,3 +217,18 @@ def test_checkpoint_files_are_measured_as_runs_of_their_model(
     assert row[-2] == "0.0*"  # epochs, marked as cut short
     with pytest.raises(SystemExit, match="no checkpoint file"):
         model_quality.main(["--data", str(tiny_dataset), "--checkpoint", "missing.pt"])
+
+
+def test_layers_times_every_implementation_after_checking_they_agree(monkeypatch, capsys):
+    import torch
+
+    layers = _bench_module("layers", monkeypatch)
+    figures = layers.main(["--device", "cpu", "--repeats", "1", "--batch", "2", "--neurons", "7"])
+    assert len(figures) == 6 and "fens bilinear_sample" in figures
+    assert all(f["forward_backward"] > 0 and f["forward"] > 0 for f in figures.values())
+    assert "fens weight grad channels-last" in capsys.readouterr().out
+
+    x = torch.randn(2, 3, requires_grad=True)
+    wrong = {"right": (lambda: 2 * x, [x]), "wrong": (lambda: 2.01 * x, [x])}
+    with pytest.raises(SystemExit, match="wrong differs from right in the output"):
+        layers.check_same(wrong)
