@@ -340,7 +340,10 @@ def _training_statistics(
         return input_shape, n_neurons, None
     total = responses.sum(0, dtype=torch.float64)
     count = responses.shape[0]
-    for batch in tqdm(batches, desc="mean training response", total=len(loader) - 1, leave=False):
+    # delay: a bar only where reading the batches is slow (a loader reading files), not for
+    # fens' in-memory loader, which takes well under a second.
+    bar = tqdm(batches, desc="mean training response", total=len(loader) - 1, leave=False, delay=2)
+    for batch in bar:
         total += batch[1].sum(0, dtype=torch.float64)
         count += batch[1].shape[0]
     return input_shape, n_neurons, (total / count).float()
