@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fens.models.penalties import l1_norm
+
 
 class CNN(nn.Module):
     """Convolutional core and fully connected readout for ``n_neurons`` neurons.
@@ -149,4 +151,4 @@ class CNN(nn.Module):
 
     def regularizer(self) -> torch.Tensor:
         """``gamma * sum |w|`` over the fully connected readout's weights: a scalar tensor."""
-        return self.gamma * self.readout[0].weight.abs().sum()
+        return self.gamma * l1_norm(self.readout[0].weight)

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fens.models.penalties import l1_norm
+
 
 class Linear(nn.Module):
     """Linear-nonlinear model of ``n_neurons`` neurons on ``input_height x input_width`` images.
@@ -100,4 +102,4 @@ class Linear(nn.Module):
 
     def regularizer(self) -> torch.Tensor:
         """``gamma * sum |w|`` over all receptive-field weights: a scalar tensor."""
-        return self.gamma * self.linear.weight.abs().sum()
+        return self.gamma * l1_norm(self.linear.weight)
