@@ -34,9 +34,9 @@ On a GPU (the full benchmark)::
     python bench/model_quality.py --data data/simulated-full --device cuda --seeds 1 2 3 \\
         --speed --json quality.json
 
-On this 2-core CPU a SOTA epoch on the full data takes about 70 s (a training to convergence
-about 90 minutes) and a CNN epoch with all 5335 neurons several minutes (its readout holds 98M
-weights); a quick run subsamples neurons::
+On this 2-core CPU (all 5335 neurons; trainings to convergence): LN about 7 minutes, the
+simple CNN about 75 (3 minutes an epoch: its readout holds 98M weights), SOTA CNN about 90
+(70 s an epoch), SOTA LN about 110; a quick run subsamples neurons::
 
     python bench/model_quality.py --data data/simulated-full --neuron-n 200 --max-iter 2 \\
         --seeds 0 --models ln sota_ln
