@@ -14,10 +14,11 @@
 #                                                              neuron-iteration, 3 at its target
 #   equivalence  SOTA CNN trained with fens' fast blocks and with neuralpredictors' own,
 #                same seed: the same test correlation? (bench/model_quality.py)   2 trainings
-#   quality      the four models x $SEEDS, each training capped at $MAX_MINUTES       long
+#   quality      $MODELS x $SEEDS, each training capped at $MAX_MINUTES      minutes each
 #
 # Settings (environment): DEVICE (cuda), DATA (a data set folder; default: simulate the full
-# preset into /tmp/fens-full), OUT, PYTHON (python3), SEEDS ("1 2 3"), MAX_MINUTES (3),
+# preset into /tmp/fens-full), OUT, PYTHON (python3), MODELS ("ln cnn sota_ln sota_cnn"),
+# SEEDS ("1 2 3"), MAX_MINUTES (3),
 # MAX_ITER (200 epochs), SPEED_STEPS (50), SPEED_WARMUP (10), MEI_MODEL (sota_cnn: the shipped
 # checkpoint, or a .pt of `fens train` on DATA), MEI_NEURONS (all), MEI_BATCH (1024),
 # MEI_ITERATIONS (1000).
@@ -30,6 +31,7 @@ set -euo pipefail
 export PYTHONUNBUFFERED=1
 
 DEVICE=${DEVICE:-cuda}
+MODELS=${MODELS:-ln cnn sota_ln sota_cnn}
 SEEDS=${SEEDS:-1 2 3}
 MAX_MINUTES=${MAX_MINUTES:-3}
 MEI_MODEL=${MEI_MODEL:-sota_cnn}
@@ -90,9 +92,9 @@ for part in "${PARTS[@]}"; do
                     --json "$OUT/equivalence${blocks:+-reference}.json"
             done ;;
         quality)
-            # shellcheck disable=SC2086  # SEEDS is a list
-            "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --seeds $SEEDS \
-                --max-iter "$MAX_ITER" --max-minutes "$MAX_MINUTES" --no-progress \
+            # shellcheck disable=SC2086  # MODELS and SEEDS are lists
+            "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --models $MODELS \
+                --seeds $SEEDS --max-iter "$MAX_ITER" --max-minutes "$MAX_MINUTES" --no-progress \
                 --json "$OUT/quality.json" ;;
     esac
 done

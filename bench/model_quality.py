@@ -429,7 +429,8 @@ def print_quality(results: Mapping[str, Any]) -> None:
     )
     print()
     if not results["story"]:
-        print("the story's checks need at least two of LN, CNN, SOTA LN and SOTA CNN")
+        pairs = ", ".join(f"{LABELS[worse]} and {LABELS[better]}" for worse, better in STORY)
+        print(f"the story's checks need one of these pairs of models: {pairs}")
     for check in results["story"]:
         verdict = "holds" if check["holds"] else "FAILS"
         if "gap" in check:
