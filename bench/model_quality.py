@@ -43,7 +43,7 @@ simple CNN about 75 (3 minutes an epoch: its readout holds 98M weights), SOTA CN
     python bench/model_quality.py --data data/simulated-full --checkpoints \\
         --models sota_ln sota_cnn          # the shipped checkpoints (all neurons)
     fens train --model ln --data data/simulated-full --seed 1 --out ln_1.pt   # and so on
-    python bench/model_quality.py --data data/simulated-full --checkpoints \
+    python bench/model_quality.py --data data/simulated-full --checkpoints \\
         --checkpoint ln_1.pt --checkpoint cnn_1.pt      # measured together with the shipped
 """
 
@@ -163,10 +163,7 @@ def quality_run(
             model = load_pretrained(checkpoint, dataloaders, device=device, fast=fast)
         except (ValueError, FileNotFoundError) as error:
             raise SystemExit(f"cannot load the checkpoint {str(checkpoint)!r}: {error}") from None
-        record = model.checkpoint_info
-        if record["name"] != name:
-            raise SystemExit(f"{checkpoint} holds a {record['name']!r} model, not {name!r}")
-        training = record["training"]
+        training = model.checkpoint_info["training"]
         seed, epochs, seconds = training["seed"], training["epochs"], training["seconds"]
         cut_short = training.get("cut_short")
     else:
