@@ -41,7 +41,11 @@ def _train(args: argparse.Namespace) -> None:
 
     device = resolve_device(args.device)
     dataloaders = load_dataset(
-        args.data, batch_size=args.batch_size, seed=args.seed, neuron_n=args.neuron_n
+        args.data,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        neuron_n=args.neuron_n,
+        device=device,  # every trial where the model trains: no copy per step
     )
     model = build_model(args.model, dataloaders, seed=args.seed)
     if device.type == "cpu":

@@ -161,6 +161,7 @@ def load_dataset(
     return_test_sampler: bool = False,
     cache_dir: str | Path | None = "default",
     progress: bool = True,
+    device: str | torch.device | None = None,
 ) -> dict[str, DataLoader]:
     """DataLoaders over a data set folder in the Lurz et al. (ICLR 2021) file-tree format.
 
@@ -185,6 +186,8 @@ def load_dataset(
             of one test image (for oracles and correlations to the average).
         cache_dir: where the stacked arrays are cached (never inside ``path``); ``None``: none.
         progress: show progress bars the first time the trial files are read.
+        device: keep every trial on this device (``'cuda'``: batches are gathered on the GPU,
+            with no copy per step); default: host memory. See :meth:`StaticImageSet.to`.
 
     Returns:
         ``{'train': ..., 'validation': ..., 'test': ...}`` (or the one ``tier``), each a
@@ -215,6 +218,8 @@ def load_dataset(
     dataset = StaticImageSet(
         path, neuron_idx=neuron_idx, normalize=normalize, cache_dir=cache_dir, progress=progress
     )
+    if device is not None:
+        dataset.to(device)
     tiers = dataset.trial_info.tiers
     image_id_of_trial = dataset.trial_info.frame_image_id
 

@@ -346,7 +346,7 @@ def _training_statistics(
     for batch in bar:
         total += batch[1].sum(0, dtype=torch.float64)
         count += batch[1].shape[0]
-    return input_shape, n_neurons, (total / count).float()
+    return input_shape, n_neurons, (total / count).float().cpu()
 
 
 def _check_kernel_fits(config: Lurz2020Config, input_shape: tuple[int, int, int]) -> None:

@@ -194,3 +194,19 @@ def test_batches_equal_those_of_a_plain_dataloader(filetree, subset):
     for ours, theirs in zip(loader, plain, strict=True):
         torch.testing.assert_close(ours.images, theirs.images, rtol=0, atol=0)
         torch.testing.assert_close(ours.responses, theirs.responses, rtol=0, atol=0)
+
+
+def test_device_keeps_every_trial_there(filetree):
+    # "meta" stands in for a GPU: tensors with shapes and a device but no values.
+    host = load_dataset(filetree, batch_size=5, seed=3)
+    placed = load_dataset(filetree, batch_size=5, seed=3, device="meta")
+    for split, loader in placed.items():
+        batches, expected = list(loader), list(host[split])
+        assert len(batches) == len(expected)
+        for ours, theirs in zip(batches, expected, strict=True):
+            assert ours.images.device.type == ours.responses.device.type == "meta"
+            assert ours.images.shape == theirs.images.shape
+            assert ours.responses.shape == theirs.responses.shape
+    dataset = placed["train"].dataset
+    assert dataset[0].images.device.type == "meta"
+    assert isinstance(dataset.trial_info.tiers, np.ndarray)  # the metadata stays on the host
