@@ -153,7 +153,7 @@ def early_stopping(
         model.load_state_dict(best_state)
 
 
-def _seed_everything(seed: int, train_loader: DataLoader, device: torch.device) -> None:
+def _seed_everything(seed: int, train_loader: DataLoader) -> None:
     """Seed Python, NumPy and torch, and the training loader's shuffling if it has a generator."""
     random.seed(seed)
     np.random.seed(seed)
@@ -163,9 +163,16 @@ def _seed_everything(seed: int, train_loader: DataLoader, device: torch.device) 
     generator = getattr(train_loader.sampler, "generator", None)
     if isinstance(generator, torch.Generator):
         generator.manual_seed(seed)
-    if device.type == "cuda":
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+
+
+def _cudnn_determinism(on: bool) -> contextlib.AbstractContextManager:
+    """Deterministic cuDNN algorithms (and no autotuning) inside the block if ``on``; the
+    previous settings return after it, so code run later (a benchmark) is not slowed."""
+    if not on:
+        return contextlib.nullcontext()
+    return torch.backends.cudnn.flags(
+        enabled=torch.backends.cudnn.enabled, benchmark=False, deterministic=True
+    )
 
 
 def _resolve_loss(loss: str | Loss | None) -> Loss:
@@ -272,7 +279,8 @@ def train_model(
             callable ``loss(output, target) -> scalar tensor``.
         seed: seeds Python, NumPy and torch (and the training loader's shuffling) first; the
             same seed on the CPU gives the same trained model. Does not touch the model's
-            initial weights, which exist already. On CUDA it also makes cuDNN deterministic.
+            initial weights, which exist already. It also makes cuDNN deterministic while
+            training (the previous settings return after).
         max_iter: the most epochs to train.
         patience: evaluations without improvement that end a round of early stopping.
         lr_init: Adam's initial learning rate.
@@ -325,7 +333,7 @@ def train_model(
     criterion = _resolve_loss(loss)
     device = resolve_device(device)
     if seed is not None:
-        _seed_everything(seed, train_loader, device)
+        _seed_everything(seed, train_loader)
     model.to(device)
     if isinstance(criterion, nn.Module):
         criterion.to(device)
@@ -418,7 +426,7 @@ def train_model(
     deadline = None if max_minutes is None else time.perf_counter() + 60 * max_minutes
     cut_short = None
     # closing(): leaving the loop early closes `epochs`, which loads the best state.
-    with epoch_bar, contextlib.closing(epochs):
+    with epoch_bar, contextlib.closing(epochs), _cudnn_determinism(seed is not None):
         try:
             for epoch, _ in epochs:
                 if deadline is not None and time.perf_counter() > deadline:

@@ -193,6 +193,21 @@ def test_the_same_seed_gives_the_same_model(data, own_generator):
     assert not torch.equal(state["linear.weight"], other_state["linear.weight"])
 
 
+@pytest.mark.parametrize("seed", [None, 3])
+def test_a_seed_makes_cudnn_deterministic_while_training_only(loaders, seed):
+    seen = []
+
+    def loss(output, target):
+        seen.append((torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark))
+        return nn.functional.poisson_nll_loss(output, target, log_input=False)
+
+    with torch.backends.cudnn.flags(enabled=True, benchmark=True, deterministic=False):
+        train_model(LinearExp(), loaders, loss=loss, seed=seed, max_iter=1, progress=False)
+        after = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    assert set(seen) == {(False, True) if seed is None else (True, False)}
+    assert after == (False, True)  # a later benchmark runs as it was set up
+
+
 def test_two_epochs_are_adam_steps_on_the_scaled_poisson_loss(data):
     """train_model's updates against a loop written from torch's own parts (default Adam)."""
     dataset = data[0]
