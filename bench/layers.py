@@ -8,13 +8,14 @@ forward + backward of each implementation at the sizes of the full data set (bat
 - depthwise convolution, 64 channels of 22x50 maps, 13x13 filters, padding 6:
   ``nn.Conv2d`` in NCHW and channels-last memory, and :class:`fens.models.depthwise`'s custom
   weight gradient (``_DepthwiseConv2dFunction``, which ``DepthwiseConv2d`` uses only when
-  training on a CPU) in both memory formats; before timing, it checks that all give
-  ``nn.Conv2d``'s outputs and gradients;
+  training on a CPU) in both memory formats; on a GPU also the Triton kernels of
+  :mod:`fens.models.triton_depthwise`; before timing, it checks that all give ``nn.Conv2d``'s
+  outputs and gradients;
 - readout sampling, 64-channel 22x50 maps at 5335 positions per image: ``F.grid_sample`` (what
   neuralpredictors' ``FullGaussian2d`` calls) against :func:`fens.models.readout.bilinear_sample`.
 
-On a GPU the figures say whether the custom gradient should also run there (today it runs on a
-CPU only) and how far each layer is from the rest of the step::
+On a GPU the figures say whether the custom gradient or the Triton kernels should run there
+(today both are off on a GPU) and how far each layer is from the rest of the step::
 
     python bench/layers.py --device cuda [--repeats 50]
 """
@@ -31,6 +32,7 @@ from torch.nn import functional as F
 
 from fens.models.depthwise import _DepthwiseConv2dFunction
 from fens.models.readout import bilinear_sample
+from fens.models.triton_depthwise import triton_depthwise_conv2d, triton_fails
 from fens.utility.device import resolve_device
 
 
@@ -55,7 +57,7 @@ Variant = tuple[Callable[[], torch.Tensor], list[torch.Tensor]]
 
 
 def depthwise_variants(x: torch.Tensor, conv: nn.Conv2d) -> dict[str, Variant]:
-    """The depthwise layer ``conv`` on ``x``, four ways."""
+    """The depthwise layer ``conv`` on ``x``, four ways, and on a GPU a fifth (Triton)."""
     padding = conv.padding[0]
 
     def fens_grad(inp: torch.Tensor) -> torch.Tensor:
@@ -69,6 +71,16 @@ def depthwise_variants(x: torch.Tensor, conv: nn.Conv2d) -> dict[str, Variant]:
         inp = x.detach().to(memory_format=fmt).requires_grad_()
         for name, layer in (("nn.Conv2d", conv), ("fens weight grad", fens_grad)):
             variants[f"{name} {fmt_name}"] = (lambda f=layer, i=inp: f(i), [inp, conv.weight])
+    if x.device.type == "cuda":
+        failure = triton_fails(x.device)
+        if failure is None:
+            inp = x.detach().clone().requires_grad_()
+            variants["triton NCHW"] = (
+                lambda: triton_depthwise_conv2d(inp, conv.weight, conv.padding),
+                [inp, conv.weight],
+            )
+        else:
+            print(f"triton NCHW left out: {failure}")
     return variants
 
 

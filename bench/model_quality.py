@@ -25,8 +25,10 @@ gains apart, fens' loader and memory format with neuralpredictors' blocks, in th
 batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapolated to an
 epoch. The first epoch of a new process adds building the loader: for fens, reading every file
 once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
-All pipelines draw the same batches (same sampler, same seed) into identically initialised
-models, so their first losses must agree; the script stops if they do not.
+On a GPU a fourth pipeline, ``fens_triton``, is fens with the depthwise layers on the Triton
+kernels of :mod:`fens.models.triton_depthwise`. All pipelines draw the same batches (same
+sampler, same seed) into identically initialised models, so their first losses must agree; the
+script stops if they do not.
 
 On a GPU (the full benchmark)::
 
@@ -67,7 +69,9 @@ from tqdm.auto import tqdm
 
 import fens.compat  # noqa: F401  (makes neuralpredictors 0.3.0 importable)
 from fens.dataset import load_dataset
+from fens.models.depthwise import set_depthwise_kernel
 from fens.models.pretrained import load_pretrained, read_checkpoint
+from fens.models.triton_depthwise import triton_fails
 from fens.models.zoo import MODEL_NAMES, build_model
 from fens.simulate.calibration import noise_ceiling
 from fens.trainers import LOSSES, train_model
@@ -335,11 +339,13 @@ def speed(
     """Epoch time of the SOTA CNN: fens' pipeline against the original one (module docstring).
 
     Returns:
-        Per pipeline (``'fens'``, ``'fens_reference_blocks'`` and ``'original'``): ``build``
+        Per pipeline (``'fens'``, ``'fens_reference_blocks'``, ``'original'`` and, on a GPU,
+        ``'fens_triton'``: fens with :mod:`fens.models.triton_depthwise`): ``build``
         seconds (reading every file, for fens), ``step`` seconds, ``epoch`` seconds
         (``step * steps per epoch``), ``first_epoch`` (``build + epoch``) and ``first_loss``;
         plus ``steps_per_epoch``, the ratios original / fens of ``epoch`` and ``first_epoch``
-        and ``blocks_ratio``, the epoch of fens with neuralpredictors' blocks over fens'.
+        and ``blocks_ratio``, the epoch of fens with neuralpredictors' blocks over fens';
+        ``triton_ratio``, fens' epoch over fens_triton's (None without it).
     """
     if warmup < 1 or steps < 1:
         raise ValueError(f"need at least one warm-up and one timed step, got {warmup} and {steps}")
@@ -367,16 +373,23 @@ def speed(
 
     # Channels-last is what `fens train` does on a CPU (only there is it faster).
     ours_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-    layouts = {  # loader, its build time, memory format, fens' fast blocks
-        "fens": (ours["train"], build_ours, ours_format, True),
-        "fens_reference_blocks": (ours["train"], build_ours, ours_format, False),
-        "original": (original, build_original, torch.contiguous_format, False),
+    layouts = {  # loader, its build time, memory format, fens' fast blocks, depthwise GPU kernel
+        "fens": (ours["train"], build_ours, ours_format, True, "torch"),
+        "fens_reference_blocks": (ours["train"], build_ours, ours_format, False, "torch"),
+        "original": (original, build_original, torch.contiguous_format, False, "torch"),
     }
+    if device.type == "cuda":
+        failure = triton_fails(device)
+        if failure is None:
+            layouts["fens_triton"] = (ours["train"], build_ours, ours_format, True, "triton")
+        else:
+            print(f"fens_triton left out: {failure}")
     steps_per_epoch = len(ours["train"])
-    for name, (loader, build, memory_format, fast) in tqdm(
+    for name, (loader, build, memory_format, fast, gpu_kernel) in tqdm(
         layouts.items(), desc="speed", disable=not progress
     ):
         model = build_model(SPEED_MODEL, ours, seed=seed, fast=fast)
+        set_depthwise_kernel(model, gpu_kernel)
         model = model.to(memory_format=memory_format)
         first_loss, step = time_training_steps(model, loader, device, warmup, steps, seed)
         pipelines[name] = {
@@ -400,6 +413,9 @@ def speed(
         "first_epoch_ratio": pipelines["original"]["first_epoch"]
         / pipelines["fens"]["first_epoch"],
         "blocks_ratio": pipelines["fens_reference_blocks"]["epoch"] / pipelines["fens"]["epoch"],
+        "triton_ratio": pipelines["fens"]["epoch"] / pipelines["fens_triton"]["epoch"]
+        if "fens_triton" in pipelines
+        else None,
     }
 
 
@@ -472,6 +488,8 @@ def print_speed(result: Mapping[str, Any]) -> None:
         f"first epoch (with building the loader) {result['first_epoch_ratio']:.1f}x; "
         f"fens with neuralpredictors' blocks / fens: epoch {result['blocks_ratio']:.1f}x"
     )
+    if result["triton_ratio"] is not None:
+        print(f"fens / fens_triton (Triton depthwise kernels): epoch {result['triton_ratio']:.2f}x")
 
 
 def build_parser() -> argparse.ArgumentParser:

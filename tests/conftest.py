@@ -1,6 +1,12 @@
 """Fixtures shared by the whole test suite."""
 
+import os
+
 import pytest
+
+# Triton kernels (fens.models.triton_depthwise) run in Triton's interpreter on a machine without
+# a GPU; the switch must be set before triton is first imported.
+os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ one grouped convolution with ``batch * channels`` groups, which the CPU kernels 
 faster (measured: 60 images, 64 channels, 22x50 maps, 13x13 filters, 2 cores). It holds the
 same parameters as the ``nn.Conv2d`` it replaces and gives the same outputs and gradients up to
 float rounding. Only CPU training uses the custom gradient: evaluation, GPUs and unsupported
-settings (stride, dilation, padding modes) run ``nn.Conv2d``'s own.
+settings (stride, dilation, padding modes) run ``nn.Conv2d``'s own, except that on a CUDA device
+:func:`set_depthwise_kernel` can choose the Triton kernels of :mod:`fens.models.triton_depthwise`.
 """
 
 from __future__ import annotations
@@ -107,26 +108,41 @@ class DepthwiseConv2d(nn.Conv2d):
         layer.bias = conv.bias
         return layer
 
-    def _fast_backward_applies(self, x: torch.Tensor) -> bool:
+    #: What runs on a CUDA device: ``"torch"`` (PyTorch's own kernels) or ``"triton"``
+    #: (:mod:`fens.models.triton_depthwise`); set it with :func:`set_depthwise_kernel`.
+    gpu_kernel: str = "torch"
+
+    def _plain(self) -> bool:
+        """Depthwise, stride 1, no dilation, explicit zero padding of at most kernel size - 1."""
         padding = self.padding
         return (
-            self.training
-            and self.groups == self.in_channels == self.out_channels
-            and x.device.type == "cpu"
-            and torch.is_grad_enabled()
+            self.groups == self.in_channels == self.out_channels
             and self.stride == (1, 1)
             and self.dilation == (1, 1)
             and self.padding_mode == "zeros"
             and isinstance(padding, tuple)
-            and padding[0] == padding[1]
-            and padding[0] <= min(self.kernel_size) - 1
+            and all(p <= k - 1 for p, k in zip(padding, self.kernel_size, strict=True))
+        )
+
+    def _fast_backward_applies(self, x: torch.Tensor) -> bool:
+        return (
+            self.training
+            and x.device.type == "cpu"
+            and torch.is_grad_enabled()
+            and self._plain()
+            and self.padding[0] == self.padding[1]
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C, H', W')``, as ``nn.Conv2d``."""
-        if not self._fast_backward_applies(x):
+        if self.gpu_kernel == "triton" and x.device.type == "cuda" and self._plain():
+            from fens.models.triton_depthwise import triton_depthwise_conv2d
+
+            y = triton_depthwise_conv2d(x, self.weight, self.padding)
+        elif self._fast_backward_applies(x):
+            y = _DepthwiseConv2dFunction.apply(x, self.weight, self.padding[0])
+        else:
             return super().forward(x)
-        y = _DepthwiseConv2dFunction.apply(x, self.weight, self.padding[0])
         if self.bias is not None:
             y = y + self.bias.view(1, -1, 1, 1)
         return y
@@ -146,3 +162,24 @@ def use_fast_depthwise(module: nn.Module) -> int:
                 setattr(parent, name, DepthwiseConv2d.from_conv(child))
                 replaced += 1
     return replaced
+
+
+def set_depthwise_kernel(module: nn.Module, gpu_kernel: str) -> int:
+    """Choose what every :class:`DepthwiseConv2d` inside ``module`` runs on a CUDA device:
+    ``"torch"`` (the default) or ``"triton"``; returns how many layers were set.
+
+    Raises:
+        ValueError: an unknown ``gpu_kernel``.
+        RuntimeError: ``"triton"`` without the ``triton`` package.
+    """
+    if gpu_kernel not in ("torch", "triton"):
+        raise ValueError(f"gpu_kernel must be 'torch' or 'triton', got {gpu_kernel!r}")
+    if gpu_kernel == "triton":
+        from fens.models.triton_depthwise import TRITON_AVAILABLE
+
+        if not TRITON_AVAILABLE:
+            raise RuntimeError("gpu_kernel='triton' needs the triton package (pip install triton)")
+    layers = [m for m in module.modules() if isinstance(m, DepthwiseConv2d)]
+    for layer in layers:
+        layer.gpu_kernel = gpu_kernel
+    return len(layers)
