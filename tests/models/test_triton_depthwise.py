@@ -4,6 +4,10 @@ Without the ``triton`` package (e.g. not Linux x86-64) these tests are skipped; 
 installs it on Linux. Sizes are small: the interpreter runs each program in NumPy.
 """
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -79,3 +83,40 @@ def test_triton_fails_says_why_or_nothing(monkeypatch):
     assert triton_depthwise.triton_fails("cpu") == "the triton package is not installed"
     with pytest.raises(RuntimeError, match="needs the triton package"):
         triton_depthwise.triton_depthwise_conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3))
+
+
+# Compiling for a GPU needs the real triton.language, which the interpreter replaces: a fresh
+# process without TRITON_INTERPRET. triton brings its own ptxas, so no GPU or CUDA is needed.
+COMPILE_FOR_GPUS = """
+from triton import compile
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from fens.models import triton_depthwise as td
+
+sizes = {"KH": 13, "KW": 13, "PH": 6, "PW": 6, "BLOCK": 512}  # the course's core
+for kernel in (td._depthwise_kernel, td._depthwise_weight_grad_kernel):
+    names = kernel.arg_names
+    signature = {
+        name: "*fp32" if name.endswith("_ptr") else "constexpr" if name in sizes else "i32"
+        for name in names
+    }
+    constants = {(names.index(name),): value for name, value in sizes.items()}
+    for capability in (75, 80, 90):  # T4 (Colab), A100, H100/H200
+        binary = compile(ASTSource(kernel, signature, constants), target=GPUTarget("cuda", capability, 32))
+        assert binary.asm["cubin"], (kernel, capability)
+        print(kernel.fn.__name__, capability)
+"""
+
+
+def test_kernels_compile_to_machine_code_of_colab_and_datacentre_gpus():
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_DEFAULT_FP_FUSION"] = "1"  # triton's own default, said so to silence its warning
+    run = subprocess.run(
+        [sys.executable, "-c", COMPILE_FOR_GPUS], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines() == [
+        f"{kernel} {capability}"
+        for kernel in ("_depthwise_kernel", "_depthwise_weight_grad_kernel")
+        for capability in (75, 80, 90)
+    ]
