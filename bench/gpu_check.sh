@@ -21,7 +21,7 @@
 # SEEDS ("1 2 3"), MAX_MINUTES (3),
 # MAX_ITER (200 epochs), SPEED_STEPS (50), SPEED_WARMUP (10), MEI_MODEL (sota_cnn: the shipped
 # checkpoint, or a .pt of `fens train` on DATA), MEI_NEURONS (all), MEI_BATCH (1024),
-# MEI_ITERATIONS (1000).
+# MEI_ITERATIONS (1000), MEI_GPU_KERNEL (torch; triton: fens.models.triton_depthwise).
 #
 # The GPU machine has PyTorch but not neuralpredictors: carry its wheel in .whl/ (ignored by
 # git), made here once with
@@ -37,6 +37,7 @@ MAX_MINUTES=${MAX_MINUTES:-3}
 MEI_MODEL=${MEI_MODEL:-sota_cnn}
 MEI_BATCH=${MEI_BATCH:-1024}
 MEI_ITERATIONS=${MEI_ITERATIONS:-1000}
+MEI_GPU_KERNEL=${MEI_GPU_KERNEL:-torch}
 SPEED_STEPS=${SPEED_STEPS:-50}
 SPEED_WARMUP=${SPEED_WARMUP:-10}
 MAX_ITER=${MAX_ITER:-200}
@@ -84,7 +85,7 @@ for part in "${PARTS[@]}"; do
         mei)
             "$PYTHON" bench/mei_speed.py --data "$DATA" --device "$DEVICE" --model "$MEI_MODEL" \
                 --neurons "$MEI_NEURONS" --iterations "$MEI_ITERATIONS" --loop-neurons 5 \
-                --batch-size "$MEI_BATCH" ;;
+                --batch-size "$MEI_BATCH" --gpu-kernel "$MEI_GPU_KERNEL" ;;
         equivalence)
             for blocks in "" --reference-blocks; do
                 "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" \

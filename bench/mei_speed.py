@@ -9,7 +9,7 @@ neuron per image. The loop is timed on ``--loop-neurons`` neurons (it is slow) a
 neuron; the script checks that both give the same MEIs for those neurons.
 
     python bench/mei_speed.py --data data/simulated-full --model sota_cnn \
-        --neurons 1000 --iterations 1000 --loop-neurons 10 [--device cuda]
+        --neurons 1000 --iterations 1000 --loop-neurons 10 [--device cuda --gpu-kernel triton]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 from fens.analysis import generate_meis
 from fens.dataset import load_dataset
 from fens.models import load_pretrained
+from fens.models.depthwise import set_depthwise_kernel
 from fens.utility.device import resolve_device
 
 
@@ -49,12 +50,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--lr", type=float, default=1.0)
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--gpu-kernel",
+        choices=("torch", "triton"),
+        default="torch",
+        help="the batched model's depthwise layers on a CUDA device (set_depthwise_kernel)",
+    )
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
     loaders = load_dataset(args.data, batch_size=60, progress=False)
     reference = load_pretrained(args.model, loaders, device=device, fast=False)
     model = load_pretrained(args.model, loaders, device=device)
+    set_depthwise_kernel(model, args.gpu_kernel)
     if not 1 <= args.neurons <= model.n_neurons:
         raise SystemExit(f"--neurons must be 1 to {model.n_neurons}, got {args.neurons}")
     loop_n = min(args.loop_neurons, args.neurons)  # the loop's neurons are among the batch's
@@ -89,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         f"device {device}, model {args.model}, {args.iterations} iterations per MEI, "
-        f"batch {args.batch_size}, torch threads {torch.get_num_threads()}"
+        f"batch {args.batch_size}, depthwise GPU kernel {args.gpu_kernel}, "
+        f"torch threads {torch.get_num_threads()}"
     )
     print(
         f"seed's loop:   {loop_per_neuron:8.2f} s per neuron "
