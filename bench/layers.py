@@ -74,13 +74,13 @@ def depthwise_variants(x: torch.Tensor, conv: nn.Conv2d) -> dict[str, Variant]:
     if x.device.type == "cuda":
         failure = triton_fails(x.device)
         if failure is None:
-            inp = x.detach().clone().requires_grad_()
-            variants["triton NCHW"] = (
+            inp = x.detach().to(memory_format=torch.channels_last).requires_grad_()
+            variants["triton channels-last"] = (
                 lambda: triton_depthwise_conv2d(inp, conv.weight, conv.padding),
                 [inp, conv.weight],
             )
         else:
-            print(f"triton NCHW left out: {failure}")
+            print(f"triton channels-last left out: {failure}")
     return variants
 
 

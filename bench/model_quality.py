@@ -26,7 +26,7 @@ batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapol
 epoch. The first epoch of a new process adds building the loader: for fens, reading every file
 once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
 On a GPU a fourth pipeline, ``fens_triton``, is fens with the depthwise layers on the Triton
-kernels of :mod:`fens.models.triton_depthwise`. All pipelines draw the same batches (same
+kernels of :mod:`fens.models.triton_depthwise`, channels-last as those kernels are. All pipelines draw the same batches (same
 sampler, same seed) into identically initialised models, so their first losses must agree; the
 script stops if they do not.
 
@@ -381,7 +381,14 @@ def speed(
     if device.type == "cuda":
         failure = triton_fails(device)
         if failure is None:
-            layouts["fens_triton"] = (ours["train"], build_ours, ours_format, True, "triton")
+            # The Triton kernels work channels-last: so does the rest of the model here.
+            layouts["fens_triton"] = (
+                ours["train"],
+                build_ours,
+                torch.channels_last,
+                True,
+                "triton",
+            )
         else:
             print(f"fens_triton left out: {failure}")
     steps_per_epoch = len(ours["train"])

@@ -133,9 +133,12 @@ class DepthwiseConv2d(nn.Conv2d):
             and self.padding[0] == self.padding[1]
         )
 
+    def _triton_applies(self, x: torch.Tensor) -> bool:
+        return self.gpu_kernel == "triton" and x.device.type == "cuda" and self._plain()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C, H', W')``, as ``nn.Conv2d``."""
-        if self.gpu_kernel == "triton" and x.device.type == "cuda" and self._plain():
+        if self._triton_applies(x):
             from fens.models.triton_depthwise import triton_depthwise_conv2d
 
             y = triton_depthwise_conv2d(x, self.weight, self.padding)

@@ -3,20 +3,25 @@
 On a GPU the three 13x13 depthwise layers of the Lurz et al. (2021) core were 65% of a training
 step of the original pipeline, their backward 53% (issue 5, an H200): PyTorch's native depthwise
 kernels run about 100x below the chip's arithmetic limit. The layer is small (a 60x64x22x50
-input is 17 MB) and regular, so a direct kernel can keep it in cache: one Triton program per
-``(image, channel)`` map and block of output pixels, looping over the 13x13 taps.
+input is 17 MB) and regular, so direct kernels can work from cache.
 
-Three kernels make the layer and both its gradients (stride 1, zero padding, any kernel size):
+The kernels work channels-last (``(B, H, W, C)`` in memory): a program takes a block of pixels
+of one image and a block of channels, and loops over the taps, each tap one load of a
+``(pixels, channels)`` tile and one multiply-add; the addresses and border masks are computed
+per pixel and shared by all channels. Three kernels make the layer and both its gradients
+(stride 1, zero padding, any kernel size):
 
 - forward: ``y[b, c, i, j] = sum_pq x[b, c, i + p - ph, j + q - pw] * w[c, p, q]``;
 - input gradient: the same kernel over the output gradient with the flipped filters and the
   complementary padding ``(kh - 1 - ph, kw - 1 - pw)``;
 - weight gradient: ``dw[c, p, q] = sum_b sum_ij x[b, c, i + p - ph, j + q - pw] * g[b, c, i, j]``,
-  one partial sum per program, added up afterwards in a fixed order (deterministic, no atomics).
+  one partial sum per program (a block of pixels of a few images), added up afterwards in a
+  fixed order (deterministic, no atomics).
 
-All accumulate in float32. ``triton`` comes with PyTorch's CUDA builds; without a GPU the kernels
-run in Triton's interpreter (``TRITON_INTERPRET=1``, set before ``triton`` is imported), which
-is how the tests check them on a CPU. ``fens`` uses them only where asked
+All accumulate in float32, and return channels-last tensors. ``triton`` comes with PyTorch's
+CUDA builds; without a GPU the kernels run in Triton's interpreter (``TRITON_INTERPRET=1``, set
+before ``triton`` is imported), which is how the tests check them on a CPU, and the tests
+compile them for T4, A100 and H100 GPUs. ``fens`` uses them only where asked
 (:func:`fens.models.depthwise.set_depthwise_kernel`), until a GPU run of ``bench/layers.py``
 shows they beat PyTorch's own.
 """
@@ -28,6 +33,9 @@ import importlib.util
 import torch
 
 TRITON_AVAILABLE = importlib.util.find_spec("triton") is not None
+PIXELS = 32  # output pixels per program
+CHANNELS = 64  # channels per program (the core's width)
+IMAGES = 4  # images per program of the weight gradient
 
 if TRITON_AVAILABLE:
     import triton
@@ -47,34 +55,47 @@ if TRITON_AVAILABLE:
         KW: tl.constexpr,
         PH: tl.constexpr,
         PW: tl.constexpr,
-        BLOCK: tl.constexpr,
+        BLOCK_P: tl.constexpr,
+        BLOCK_C: tl.constexpr,
     ):
-        """One map ``program_id(0) = b * channels + c``, output pixels of block ``program_id(1)``."""
-        bc = tl.program_id(0)
-        offsets = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)  # row-major output pixels
-        valid = offsets < out_height * out_width
-        i = offsets // out_width
-        j = offsets % out_width
-        x_map = x_ptr + bc * height * width
-        w_map = w_ptr + (bc % channels) * KH * KW
-        acc = tl.zeros((BLOCK,), dtype=tl.float32)
+        """Image ``program_id(0)``, pixel block ``program_id(1)``, channel block ``program_id(2)``.
+
+        ``x`` ``(B, H, W, C)``, ``w`` ``(KH, KW, C)``, ``out`` ``(B, OH, OW, C)``, contiguous.
+        """
+        image = tl.program_id(0)
+        pixels = tl.program_id(1) * BLOCK_P + tl.arange(0, BLOCK_P)  # row-major output pixels
+        chans = tl.program_id(2) * BLOCK_C + tl.arange(0, BLOCK_C)
+        pixel_valid = pixels < out_height * out_width
+        chan_valid = chans < channels
+        i = pixels // out_width
+        j = pixels % out_width
+        x_image = x_ptr + image * height * width * channels
+        acc = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
         for p in range(KH):
             row = i + p - PH
-            row_inside = valid & (row >= 0) & (row < height)
+            row_inside = pixel_valid & (row >= 0) & (row < height)
             for q in range(KW):
                 col = j + q - PW
                 inside = row_inside & (col >= 0) & (col < width)
-                x = tl.load(x_map + row * width + col, mask=inside, other=0.0)
-                acc += x.to(tl.float32) * tl.load(w_map + p * KW + q).to(tl.float32)
-        out = out_ptr + bc * out_height * out_width + offsets
-        tl.store(out, acc.to(out_ptr.dtype.element_ty), mask=valid)
+                x = tl.load(
+                    x_image + ((row * width + col) * channels)[:, None] + chans[None, :],
+                    mask=inside[:, None] & chan_valid[None, :],
+                    other=0.0,
+                )
+                w = tl.load(w_ptr + (p * KW + q) * channels + chans, mask=chan_valid, other=0.0)
+                acc += x.to(tl.float32) * w.to(tl.float32)[None, :]
+        out = out_ptr + image * out_height * out_width * channels
+        out += (pixels * channels)[:, None] + chans[None, :]
+        mask = pixel_valid[:, None] & chan_valid[None, :]
+        tl.store(out, acc.to(out_ptr.dtype.element_ty), mask=mask)
 
     @triton.jit
     def _depthwise_weight_grad_kernel(
         x_ptr,
         g_ptr,
         partial_ptr,
-        n_maps,
+        batch,
+        channels,
         height,
         width,
         out_height,
@@ -83,32 +104,47 @@ if TRITON_AVAILABLE:
         KW: tl.constexpr,
         PH: tl.constexpr,
         PW: tl.constexpr,
-        BLOCK: tl.constexpr,
+        BLOCK_P: tl.constexpr,
+        BLOCK_C: tl.constexpr,
+        IMAGES: tl.constexpr,
     ):
-        """``partial[block, map, p * KW + q]``: one map's, one pixel block's share of ``dw``."""
-        bc = tl.program_id(0)
+        """``partial[chunk, block, p * KW + q, c]``: the share of ``dw`` of images
+        ``chunk * IMAGES ...`` (``program_id(0)``) and pixel block ``program_id(1)``;
+        ``program_id(2)`` is the channel block. ``x`` ``(B, H, W, C)``, ``g``
+        ``(B, OH, OW, C)``."""
+        chunk = tl.program_id(0)
         block = tl.program_id(1)
-        offsets = block * BLOCK + tl.arange(0, BLOCK)
-        valid = offsets < out_height * out_width
-        i = offsets // out_width
-        j = offsets % out_width
-        g = tl.load(g_ptr + bc * out_height * out_width + offsets, mask=valid, other=0.0)
-        g = g.to(tl.float32)
-        x_map = x_ptr + bc * height * width
-        partial = partial_ptr + (block * n_maps + bc) * KH * KW
+        pixels = block * BLOCK_P + tl.arange(0, BLOCK_P)
+        chans = tl.program_id(2) * BLOCK_C + tl.arange(0, BLOCK_C)
+        pixel_valid = pixels < out_height * out_width
+        chan_valid = chans < channels
+        i = pixels // out_width
+        j = pixels % out_width
+        g_offsets = (pixels * channels)[:, None] + chans[None, :]
+        g_mask = pixel_valid[:, None] & chan_valid[None, :]
+        partial = partial_ptr + (chunk * tl.num_programs(1) + block) * KH * KW * channels + chans
         for p in range(KH):
             row = i + p - PH
-            row_inside = valid & (row >= 0) & (row < height)
+            row_inside = pixel_valid & (row >= 0) & (row < height)
             for q in range(KW):
                 col = j + q - PW
                 inside = row_inside & (col >= 0) & (col < width)
-                x = tl.load(x_map + row * width + col, mask=inside, other=0.0)
-                tl.store(partial + p * KW + q, tl.sum(x.to(tl.float32) * g, axis=0))
+                x_offsets = ((row * width + col) * channels)[:, None] + chans[None, :]
+                x_mask = inside[:, None] & chan_valid[None, :]
+                acc = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
+                for k in range(IMAGES):
+                    image = chunk * IMAGES + k
+                    if image < batch:
+                        x_image = x_ptr + image * height * width * channels
+                        g_image = g_ptr + image * out_height * out_width * channels
+                        x = tl.load(x_image + x_offsets, mask=x_mask, other=0.0)
+                        g = tl.load(g_image + g_offsets, mask=g_mask, other=0.0)
+                        acc += x.to(tl.float32) * g.to(tl.float32)
+                tl.store(partial + (p * KW + q) * channels, tl.sum(acc, axis=0), mask=chan_valid)
 
 
-def _block(n_pixels: int) -> int:
-    """Output pixels per program: a power of two, at most 512 (a 22x50 map: 3 programs)."""
-    return min(512, triton.next_power_of_2(n_pixels))
+def _grid_blocks(n_pixels: int, channels: int) -> tuple[int, int]:
+    return triton.cdiv(n_pixels, PIXELS), triton.cdiv(channels, CHANNELS)
 
 
 def _launch_depthwise(
@@ -118,13 +154,16 @@ def _launch_depthwise(
     batch, channels, height, width = x.shape
     kh, kw = weight.shape[2:]
     out_height, out_width = height + 2 * padding[0] - kh + 1, width + 2 * padding[1] - kw + 1
-    x, weight = x.contiguous(), weight.contiguous()
-    out = torch.empty(batch, channels, out_height, out_width, device=x.device, dtype=x.dtype)
-    block = _block(out_height * out_width)
-    grid = (batch * channels, triton.cdiv(out_height * out_width, block))
-    _depthwise_kernel[grid](
-        x, weight, out, channels, height, width, out_height, out_width,
-        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK=block,
+    x = x.contiguous(memory_format=torch.channels_last)  # (B, H, W, C) in memory
+    taps = weight.reshape(channels, kh * kw).t().contiguous()  # (kh * kw, C)
+    out = torch.empty(
+        batch, channels, out_height, out_width, device=x.device, dtype=x.dtype,
+        memory_format=torch.channels_last,
+    )  # fmt: skip
+    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels)
+    _depthwise_kernel[(batch, pixel_blocks, channel_blocks)](
+        x, taps, out, channels, height, width, out_height, out_width,
+        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=PIXELS, BLOCK_C=CHANNELS,
     )  # fmt: skip
     return out
 
@@ -136,15 +175,19 @@ def _launch_weight_grad(
     batch, channels, height, width = x.shape
     out_height, out_width = grad_output.shape[2:]
     kh, kw = kernel
-    x, grad_output = x.contiguous(), grad_output.contiguous()
-    block = _block(out_height * out_width)
-    n_blocks = triton.cdiv(out_height * out_width, block)
-    partial = torch.empty(n_blocks, batch, channels, kh * kw, device=x.device, dtype=torch.float32)
-    _depthwise_weight_grad_kernel[(batch * channels, n_blocks)](
-        x, grad_output, partial, batch * channels, height, width, out_height, out_width,
-        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK=block,
+    x = x.contiguous(memory_format=torch.channels_last)
+    grad_output = grad_output.contiguous(memory_format=torch.channels_last)
+    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels)
+    chunks = triton.cdiv(batch, IMAGES)
+    partial = torch.empty(
+        chunks, pixel_blocks, kh * kw, channels, device=x.device, dtype=torch.float32
+    )
+    _depthwise_weight_grad_kernel[(chunks, pixel_blocks, channel_blocks)](
+        x, grad_output, partial, batch, channels, height, width, out_height, out_width,
+        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=PIXELS, BLOCK_C=CHANNELS,
+        IMAGES=IMAGES,
     )  # fmt: skip
-    return partial.sum((0, 1)).view(channels, 1, kh, kw)
+    return partial.sum((0, 1)).t().reshape(channels, 1, kh, kw)
 
 
 class _TritonDepthwiseFunction(torch.autograd.Function):

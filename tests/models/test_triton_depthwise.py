@@ -13,7 +13,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fens.models import build_lurz2020_model
 from fens.models.depthwise import DepthwiseConv2d, set_depthwise_kernel
+
+from .test_lurz2020_model import SMALL
 
 triton_depthwise = pytest.importorskip("fens.models.triton_depthwise")
 if not triton_depthwise.TRITON_AVAILABLE:
@@ -40,7 +43,8 @@ def _compare(x_shape, kernel, padding, dtype=torch.float32):
         ((2, 3, 7, 9), (3, 3), 1),  # "same" output, borders padded
         ((1, 2, 6, 5), (3, 5), (2, 1)),  # rectangular kernel, unequal padding
         ((2, 2, 5, 6), (3, 3), 0),  # "valid" output, smaller than the input
-        ((1, 1, 24, 30), (3, 3), 1),  # 720 output pixels: two blocks of 512 per map
+        ((1, 1, 6, 7), (3, 3), 1),  # 42 output pixels: two blocks of 32
+        ((5, 65, 3, 4), (3, 3), 1),  # two blocks of 64 channels; 5 images: chunks of 4 and 1
     ],
 )
 def test_gives_conv2d_outputs_and_both_gradients(x_shape, kernel, padding):
@@ -48,7 +52,7 @@ def test_gives_conv2d_outputs_and_both_gradients(x_shape, kernel, padding):
 
 
 def test_the_course_kernel_size():
-    _compare((1, 2, 9, 14), (13, 13), 6)  # 13x13 filters wider than the map, as in the core
+    _compare((1, 2, 7, 9), (13, 13), 6)  # 13x13 filters wider than the map, as in the core
 
 
 def test_bad_shapes_and_padding_are_explained():
@@ -93,14 +97,17 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from fens.models import triton_depthwise as td
 
-sizes = {"KH": 13, "KW": 13, "PH": 6, "PW": 6, "BLOCK": 512}  # the course's core
+sizes = {  # the course's core
+    "KH": 13, "KW": 13, "PH": 6, "PW": 6,
+    "BLOCK_P": td.PIXELS, "BLOCK_C": td.CHANNELS, "IMAGES": td.IMAGES,
+}
 for kernel in (td._depthwise_kernel, td._depthwise_weight_grad_kernel):
     names = kernel.arg_names
     signature = {
         name: "*fp32" if name.endswith("_ptr") else "constexpr" if name in sizes else "i32"
         for name in names
     }
-    constants = {(names.index(name),): value for name, value in sizes.items()}
+    constants = {(names.index(name),): sizes[name] for name in names if name in sizes}
     for capability in (75, 80, 90):  # T4 (Colab), A100, H100/H200
         binary = compile(ASTSource(kernel, signature, constants), target=GPUTarget("cuda", capability, 32))
         assert binary.asm["cubin"], (kernel, capability)
@@ -120,3 +127,29 @@ def test_kernels_compile_to_machine_code_of_colab_and_datacentre_gpus():
         for kernel in ("_depthwise_kernel", "_depthwise_weight_grad_kernel")
         for capability in (75, 80, 90)
     ]
+
+
+def test_a_model_on_the_triton_kernels_gives_the_same_loss_and_gradients(
+    dataloaders_factory, monkeypatch
+):
+    small_images = torch.rand(4, 1, 12, 14) * 255  # the interpreter is slow: small maps
+    dataloaders = dataloaders_factory(images=small_images, responses=torch.rand(4, 5) + 0.1)
+    config = {**SMALL, "hidden_kern": 5, "input_kern": 7}
+    images, responses = next(iter(dataloaders["train"]))
+
+    def loss_and_gradients(gpu_kernel):
+        model = build_lurz2020_model(**config, dataloaders=dataloaders, seed=1)
+        assert set_depthwise_kernel(model, gpu_kernel) == 1  # SMALL: one hidden layer
+        torch.manual_seed(0)  # the readout samples its positions in training
+        loss = F.poisson_nll_loss(model(images), responses, log_input=False) + model.regularizer()
+        loss.backward()
+        return loss, {name: p.grad for name, p in model.named_parameters()}
+
+    reference_loss, reference_grads = loss_and_gradients("torch")
+    # On a CPU the layers keep torch's kernels; here they take Triton's (its interpreter).
+    monkeypatch.setattr(DepthwiseConv2d, "_triton_applies", lambda self, x: True)
+    loss, grads = loss_and_gradients("triton")
+    torch.testing.assert_close(loss, reference_loss)
+    assert grads.keys() == reference_grads.keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, reference_grads[name], rtol=1e-4, atol=1e-5, msg=name)
