@@ -42,46 +42,46 @@ if TRITON_AVAILABLE:
     import triton.language as tl
 
     @triton.jit
+    def _tile(block_p, block_c, out_height, out_width, channels, BLOCK_P, BLOCK_C):
+        """A block of output pixels (row-major) and of channels: indices, rows, columns, masks."""
+        pixels = block_p * BLOCK_P + tl.arange(0, BLOCK_P)
+        chans = block_c * BLOCK_C + tl.arange(0, BLOCK_C)
+        pixel_valid = pixels < out_height * out_width
+        chan_valid = chans < channels
+        return pixels, chans, pixel_valid, chan_valid, pixels // out_width, pixels % out_width
+
+    @triton.jit
+    def _tap(i, j, p, q, pixel_valid, chans, chan_valid, height, width, channels, PH, PW):
+        """Offsets ``(pixels, channels)`` into a ``(H, W, C)`` image of the inputs under tap
+        ``(p, q)`` of output pixels ``(i, j)``, and where they lie inside it (else padding)."""
+        row = i + p - PH
+        col = j + q - PW
+        inside = pixel_valid & (row >= 0) & (row < height) & (col >= 0) & (col < width)
+        offsets = ((row * width + col) * channels)[:, None] + chans[None, :]
+        return offsets, inside[:, None] & chan_valid[None, :]
+
+    @triton.jit
     def _depthwise_kernel(
-        x_ptr,
-        w_ptr,
-        out_ptr,
-        channels,
-        height,
-        width,
-        out_height,
-        out_width,
-        KH: tl.constexpr,
-        KW: tl.constexpr,
-        PH: tl.constexpr,
-        PW: tl.constexpr,
-        BLOCK_P: tl.constexpr,
-        BLOCK_C: tl.constexpr,
-    ):
+        x_ptr, w_ptr, out_ptr, channels, height, width, out_height, out_width,
+        KH: tl.constexpr, KW: tl.constexpr, PH: tl.constexpr, PW: tl.constexpr,
+        BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
+    ):  # fmt: skip
         """Image ``program_id(0)``, pixel block ``program_id(1)``, channel block ``program_id(2)``.
 
         ``x`` ``(B, H, W, C)``, ``w`` ``(KH, KW, C)``, ``out`` ``(B, OH, OW, C)``, contiguous.
         """
         image = tl.program_id(0)
-        pixels = tl.program_id(1) * BLOCK_P + tl.arange(0, BLOCK_P)  # row-major output pixels
-        chans = tl.program_id(2) * BLOCK_C + tl.arange(0, BLOCK_C)
-        pixel_valid = pixels < out_height * out_width
-        chan_valid = chans < channels
-        i = pixels // out_width
-        j = pixels % out_width
+        pixels, chans, pixel_valid, chan_valid, i, j = _tile(
+            tl.program_id(1), tl.program_id(2), out_height, out_width, channels, BLOCK_P, BLOCK_C
+        )
         x_image = x_ptr + image * height * width * channels
         acc = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
         for p in range(KH):
-            row = i + p - PH
-            row_inside = pixel_valid & (row >= 0) & (row < height)
             for q in range(KW):
-                col = j + q - PW
-                inside = row_inside & (col >= 0) & (col < width)
-                x = tl.load(
-                    x_image + ((row * width + col) * channels)[:, None] + chans[None, :],
-                    mask=inside[:, None] & chan_valid[None, :],
-                    other=0.0,
+                offsets, inside = _tap(
+                    i, j, p, q, pixel_valid, chans, chan_valid, height, width, channels, PH, PW
                 )
+                x = tl.load(x_image + offsets, mask=inside, other=0.0)
                 w = tl.load(w_ptr + (p * KW + q) * channels + chans, mask=chan_valid, other=0.0)
                 acc += x.to(tl.float32) * w.to(tl.float32)[None, :]
         out = out_ptr + image * out_height * out_width * channels
@@ -91,46 +91,27 @@ if TRITON_AVAILABLE:
 
     @triton.jit
     def _depthwise_weight_grad_kernel(
-        x_ptr,
-        g_ptr,
-        partial_ptr,
-        batch,
-        channels,
-        height,
-        width,
-        out_height,
-        out_width,
-        KH: tl.constexpr,
-        KW: tl.constexpr,
-        PH: tl.constexpr,
-        PW: tl.constexpr,
-        BLOCK_P: tl.constexpr,
-        BLOCK_C: tl.constexpr,
-        IMAGES: tl.constexpr,
-    ):
+        x_ptr, g_ptr, partial_ptr, batch, channels, height, width, out_height, out_width,
+        KH: tl.constexpr, KW: tl.constexpr, PH: tl.constexpr, PW: tl.constexpr,
+        BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, IMAGES: tl.constexpr,
+    ):  # fmt: skip
         """``partial[chunk, block, p * KW + q, c]``: the share of ``dw`` of images
         ``chunk * IMAGES ...`` (``program_id(0)``) and pixel block ``program_id(1)``;
         ``program_id(2)`` is the channel block. ``x`` ``(B, H, W, C)``, ``g``
         ``(B, OH, OW, C)``."""
         chunk = tl.program_id(0)
         block = tl.program_id(1)
-        pixels = block * BLOCK_P + tl.arange(0, BLOCK_P)
-        chans = tl.program_id(2) * BLOCK_C + tl.arange(0, BLOCK_C)
-        pixel_valid = pixels < out_height * out_width
-        chan_valid = chans < channels
-        i = pixels // out_width
-        j = pixels % out_width
+        pixels, chans, pixel_valid, chan_valid, i, j = _tile(
+            block, tl.program_id(2), out_height, out_width, channels, BLOCK_P, BLOCK_C
+        )
         g_offsets = (pixels * channels)[:, None] + chans[None, :]
         g_mask = pixel_valid[:, None] & chan_valid[None, :]
         partial = partial_ptr + (chunk * tl.num_programs(1) + block) * KH * KW * channels + chans
         for p in range(KH):
-            row = i + p - PH
-            row_inside = pixel_valid & (row >= 0) & (row < height)
             for q in range(KW):
-                col = j + q - PW
-                inside = row_inside & (col >= 0) & (col < width)
-                x_offsets = ((row * width + col) * channels)[:, None] + chans[None, :]
-                x_mask = inside[:, None] & chan_valid[None, :]
+                x_offsets, x_mask = _tap(
+                    i, j, p, q, pixel_valid, chans, chan_valid, height, width, channels, PH, PW
+                )
                 acc = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)
                 for k in range(IMAGES):
                     image = chunk * IMAGES + k
