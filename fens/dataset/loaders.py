@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler
 from fens.dataset.errors import DatasetError
 from fens.dataset.filetree import TIERS, Namespace, read_fields, require_dir
 from fens.dataset.static import Sample, StaticImageSet
+from fens.utility.device import resolve_device
 
 
 class SubsetSequentialSampler(Sampler[int]):
@@ -187,7 +188,8 @@ def load_dataset(
         cache_dir: where the stacked arrays are cached (never inside ``path``); ``None``: none.
         progress: show progress bars the first time the trial files are read.
         device: keep every trial on this device (``'cuda'``: batches are gathered on the GPU,
-            with no copy per step); default: host memory. See :meth:`StaticImageSet.to`.
+            with no copy per step); default: host memory. See :meth:`StaticImageSet.to`. An
+            unavailable accelerator falls back to the CPU with a warning, as in training.
 
     Returns:
         ``{'train': ..., 'validation': ..., 'test': ...}`` (or the one ``tier``), each a
@@ -219,7 +221,7 @@ def load_dataset(
         path, neuron_idx=neuron_idx, normalize=normalize, cache_dir=cache_dir, progress=progress
     )
     if device is not None:
-        dataset.to(device)
+        dataset.to(resolve_device(device))
     tiers = dataset.trial_info.tiers
     image_id_of_trial = dataset.trial_info.frame_image_id
 

@@ -9,6 +9,8 @@ import torch
 
 from fens.dataset import RepeatsBatchSampler, load_dataset
 from fens.dataset.static import response_precision
+from fens.utility import device as device_module
+from fens.utility.device import DeviceFallbackWarning
 
 from .conftest import N_NEURONS, TEST_IMAGE_IDS
 
@@ -210,3 +212,11 @@ def test_device_keeps_every_trial_there(filetree):
     dataset = placed["train"].dataset
     assert dataset[0].images.device.type == "meta"
     assert isinstance(dataset.trial_info.tiers, np.ndarray)  # the metadata stays on the host
+
+
+def test_an_unavailable_device_falls_back_to_the_cpu_with_a_warning(filetree, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_module, "_warned_fallbacks", set())
+    with pytest.warns(DeviceFallbackWarning, match="cuda"):
+        loaders = load_dataset(filetree, batch_size=5, device="cuda")
+    assert next(iter(loaders["train"])).images.device.type == "cpu"
