@@ -9,7 +9,7 @@ forward + backward of each implementation at the sizes of the full data set (bat
   ``nn.Conv2d`` in NCHW and channels-last memory, and :class:`fens.models.depthwise`'s custom
   weight gradient (``_DepthwiseConv2dFunction``, which ``DepthwiseConv2d`` uses only when
   training on a CPU) in both memory formats; on a GPU also the Triton kernels of
-  :mod:`fens.models.triton_depthwise`; before timing, it checks that all give ``nn.Conv2d``'s
+  :mod:`fens.models.triton_depthwise` with several tile sizes; before timing, it checks that all give ``nn.Conv2d``'s
   outputs and gradients;
 - readout sampling, 64-channel 22x50 maps at 5335 positions per image: ``F.grid_sample`` (what
   neuralpredictors' ``FullGaussian2d`` calls) against :func:`fens.models.readout.bilinear_sample`.
@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from fens.models.depthwise import _DepthwiseConv2dFunction
 from fens.models.readout import bilinear_sample
-from fens.models.triton_depthwise import triton_depthwise_conv2d, triton_fails
+from fens.models.triton_depthwise import Tiles, triton_depthwise_conv2d, triton_fails
 from fens.utility.device import resolve_device
 
 
@@ -51,13 +51,25 @@ def timed(run: Callable[[], object], device: torch.device, repeats: int) -> floa
     return sorted(times)[len(times) // 2]
 
 
+# Work per program of the Triton kernels (pixels, images in the weight gradient): the default
+# first, then the neighbours a GPU run should try.
+TRITON_TILES = [
+    Tiles(32, 4),
+    Tiles(16, 4),
+    Tiles(64, 4),
+    Tiles(128, 4),
+    Tiles(32, 1),
+    Tiles(32, 16),
+]
+
 # An implementation: a function of no arguments returning the layer's output, and the tensors
 # (input, weights) whose gradients it computes.
 Variant = tuple[Callable[[], torch.Tensor], list[torch.Tensor]]
 
 
 def depthwise_variants(x: torch.Tensor, conv: nn.Conv2d) -> dict[str, Variant]:
-    """The depthwise layer ``conv`` on ``x``, four ways, and on a GPU a fifth (Triton)."""
+    """The depthwise layer ``conv`` on ``x``, four ways, and on a GPU by Triton kernels with
+    each of :data:`TRITON_TILES` (channels-last)."""
     padding = conv.padding[0]
 
     def fens_grad(inp: torch.Tensor) -> torch.Tensor:
@@ -73,14 +85,15 @@ def depthwise_variants(x: torch.Tensor, conv: nn.Conv2d) -> dict[str, Variant]:
             variants[f"{name} {fmt_name}"] = (lambda f=layer, i=inp: f(i), [inp, conv.weight])
     if x.device.type == "cuda":
         failure = triton_fails(x.device)
-        if failure is None:
-            inp = x.detach().to(memory_format=torch.channels_last).requires_grad_()
-            variants["triton channels-last"] = (
-                lambda: triton_depthwise_conv2d(inp, conv.weight, conv.padding),
+        if failure is not None:
+            print(f"triton left out: {failure}")
+            return variants
+        inp = x.detach().to(memory_format=torch.channels_last).requires_grad_()
+        for tiles in TRITON_TILES:
+            variants[f"triton {tiles.pixels} px, {tiles.images} img"] = (
+                lambda t=tiles: triton_depthwise_conv2d(inp, conv.weight, conv.padding, tiles=t),
                 [inp, conv.weight],
             )
-        else:
-            print(f"triton channels-last left out: {failure}")
     return variants
 
 

@@ -29,13 +29,29 @@ shows they beat PyTorch's own.
 from __future__ import annotations
 
 import importlib.util
+from typing import NamedTuple
 
 import torch
 
 TRITON_AVAILABLE = importlib.util.find_spec("triton") is not None
-PIXELS = 32  # output pixels per program
 CHANNELS = 64  # channels per program (the core's width)
-IMAGES = 4  # images per program of the weight gradient
+
+
+class Tiles(NamedTuple):
+    """The work of one program: ``pixels`` output pixels (x 64 channels) and, in the weight
+    gradient, ``images`` images. A guess until timed on a GPU (``bench/layers.py`` times
+    several)."""
+
+    pixels: int = 32
+    images: int = 4
+
+    @property
+    def warps(self) -> int:
+        """16 elements of the ``(pixels, channels)`` tile per thread, 32 threads a warp."""
+        return max(1, self.pixels * CHANNELS // 512)
+
+
+DEFAULT_TILES = Tiles()
 
 if TRITON_AVAILABLE:
     import triton
@@ -124,12 +140,12 @@ if TRITON_AVAILABLE:
                 tl.store(partial + (p * KW + q) * channels, tl.sum(acc, axis=0), mask=chan_valid)
 
 
-def _grid_blocks(n_pixels: int, channels: int) -> tuple[int, int]:
-    return triton.cdiv(n_pixels, PIXELS), triton.cdiv(channels, CHANNELS)
+def _grid_blocks(n_pixels: int, channels: int, tiles: Tiles) -> tuple[int, int]:
+    return triton.cdiv(n_pixels, tiles.pixels), triton.cdiv(channels, CHANNELS)
 
 
 def _launch_depthwise(
-    x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]
+    x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], tiles: Tiles
 ) -> torch.Tensor:
     """Forward of the depthwise convolution; ``x`` ``(B, C, H, W)``, ``weight`` ``(C, 1, kh, kw)``."""
     batch, channels, height, width = x.shape
@@ -141,16 +157,21 @@ def _launch_depthwise(
         batch, channels, out_height, out_width, device=x.device, dtype=x.dtype,
         memory_format=torch.channels_last,
     )  # fmt: skip
-    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels)
+    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels, tiles)
     _depthwise_kernel[(batch, pixel_blocks, channel_blocks)](
         x, taps, out, channels, height, width, out_height, out_width,
-        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=PIXELS, BLOCK_C=CHANNELS,
+        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=tiles.pixels, BLOCK_C=CHANNELS,
+        num_warps=tiles.warps,
     )  # fmt: skip
     return out
 
 
 def _launch_weight_grad(
-    x: torch.Tensor, grad_output: torch.Tensor, padding: tuple[int, int], kernel: tuple[int, int]
+    x: torch.Tensor,
+    grad_output: torch.Tensor,
+    padding: tuple[int, int],
+    kernel: tuple[int, int],
+    tiles: Tiles,
 ) -> torch.Tensor:
     """``(C, 1, kh, kw)`` gradient of the weights, in float32."""
     batch, channels, height, width = x.shape
@@ -158,25 +179,26 @@ def _launch_weight_grad(
     kh, kw = kernel
     x = x.contiguous(memory_format=torch.channels_last)
     grad_output = grad_output.contiguous(memory_format=torch.channels_last)
-    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels)
-    chunks = triton.cdiv(batch, IMAGES)
+    pixel_blocks, channel_blocks = _grid_blocks(out_height * out_width, channels, tiles)
+    chunks = triton.cdiv(batch, tiles.images)
     partial = torch.empty(
         chunks, pixel_blocks, kh * kw, channels, device=x.device, dtype=torch.float32
     )
     _depthwise_weight_grad_kernel[(chunks, pixel_blocks, channel_blocks)](
         x, grad_output, partial, batch, channels, height, width, out_height, out_width,
-        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=PIXELS, BLOCK_C=CHANNELS,
-        IMAGES=IMAGES,
+        KH=kh, KW=kw, PH=padding[0], PW=padding[1], BLOCK_P=tiles.pixels, BLOCK_C=CHANNELS,
+        IMAGES=tiles.images, num_warps=tiles.warps,
     )  # fmt: skip
     return partial.sum((0, 1)).t().reshape(channels, 1, kh, kw)
 
 
 class _TritonDepthwiseFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]):
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], tiles: Tiles):
         ctx.save_for_backward(x, weight)
         ctx.padding = padding
-        return _launch_depthwise(x, weight, padding)
+        ctx.tiles = tiles
+        return _launch_depthwise(x, weight, padding, tiles)
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
@@ -186,15 +208,19 @@ class _TritonDepthwiseFunction(torch.autograd.Function):
         grad_x = grad_weight = None
         if ctx.needs_input_grad[0]:
             flipped = (kh - 1 - padding[0], kw - 1 - padding[1])
-            grad_x = _launch_depthwise(grad_output, weight.flip((2, 3)), flipped)
+            grad_x = _launch_depthwise(grad_output, weight.flip((2, 3)), flipped, ctx.tiles)
         if ctx.needs_input_grad[1]:
-            grad_weight = _launch_weight_grad(x, grad_output, padding, (kh, kw))
+            grad_weight = _launch_weight_grad(x, grad_output, padding, (kh, kw), ctx.tiles)
             grad_weight = grad_weight.to(weight.dtype)
-        return grad_x, grad_weight, None
+        return grad_x, grad_weight, None, None
 
 
 def triton_depthwise_conv2d(
-    x: torch.Tensor, weight: torch.Tensor, padding: int | tuple[int, int] = 0
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    padding: int | tuple[int, int] = 0,
+    *,
+    tiles: Tiles = DEFAULT_TILES,
 ) -> torch.Tensor:
     """``F.conv2d(x, weight, padding=padding, groups=C)`` (stride 1), by Triton kernels.
 
@@ -202,6 +228,7 @@ def triton_depthwise_conv2d(
         x: ``(B, C, H, W)`` input, on a CUDA device (or the CPU under ``TRITON_INTERPRET=1``).
         weight: ``(C, 1, kh, kw)`` one filter per channel.
         padding: zero padding, one value or ``(ph, pw)``; each at most the kernel size - 1.
+        tiles: the work of one program (powers of two); the result does not depend on it.
 
     Returns:
         ``(B, C, H + 2 ph - kh + 1, W + 2 pw - kw + 1)``, differentiable in ``x`` and ``weight``.
@@ -224,7 +251,9 @@ def triton_depthwise_conv2d(
         )
     if x.numel() >= 2**31:
         raise ValueError(f"x has {x.numel()} elements; the kernels index with 32-bit integers")
-    return _TritonDepthwiseFunction.apply(x, weight, padding)
+    if not all(n > 0 and n & (n - 1) == 0 for n in tiles):
+        raise ValueError(f"tile sizes must be powers of two, got {tiles}")
+    return _TritonDepthwiseFunction.apply(x, weight, padding, tiles)
 
 
 def triton_fails(device: str | torch.device) -> str | None:

@@ -23,11 +23,12 @@ if not triton_depthwise.TRITON_AVAILABLE:
     pytest.skip("the triton package is not installed", allow_module_level=True)
 
 
-def _compare(x_shape, kernel, padding, dtype=torch.float32):
+def _compare(x_shape, kernel, padding, tiles=None):
     torch.manual_seed(0)
-    x = torch.randn(*x_shape, dtype=dtype, requires_grad=True)
-    weight = torch.randn(x_shape[1], 1, *kernel, dtype=dtype, requires_grad=True)
-    ours = triton_depthwise.triton_depthwise_conv2d(x, weight, padding)
+    x = torch.randn(*x_shape, requires_grad=True)
+    weight = torch.randn(x_shape[1], 1, *kernel, requires_grad=True)
+    tiles = {} if tiles is None else {"tiles": tiles}
+    ours = triton_depthwise.triton_depthwise_conv2d(x, weight, padding, **tiles)
     grad = torch.randn_like(ours)
     ours_grads = torch.autograd.grad(ours, (x, weight), grad)
     theirs = F.conv2d(x, weight, padding=padding, groups=x_shape[1])
@@ -55,12 +56,19 @@ def test_the_course_kernel_size():
     _compare((1, 2, 7, 9), (13, 13), 6)  # 13x13 filters wider than the map, as in the core
 
 
+@pytest.mark.parametrize("tiles", [(16, 1), (64, 8)])
+def test_tile_sizes_do_not_change_the_result(tiles):
+    _compare((5, 3, 6, 7), (3, 3), 1, triton_depthwise.Tiles(*tiles))
+
+
 def test_bad_shapes_and_padding_are_explained():
     conv = triton_depthwise.triton_depthwise_conv2d
     with pytest.raises(ValueError, match=r"weight \(C, 1, kh, kw\)"):
         conv(torch.zeros(1, 3, 5, 5), torch.zeros(2, 1, 3, 3))
     with pytest.raises(ValueError, match="padding"):
         conv(torch.zeros(1, 3, 5, 5), torch.zeros(3, 1, 3, 3), padding=3)
+    with pytest.raises(ValueError, match="powers of two"):
+        conv(torch.zeros(1, 3, 5, 5), torch.zeros(3, 1, 3, 3), tiles=triton_depthwise.Tiles(24))
     with pytest.raises(ValueError, match="leaves no output"):
         conv(torch.zeros(1, 3, 2, 5), torch.zeros(3, 1, 5, 5), padding=1)
 
@@ -99,7 +107,7 @@ from fens.models import triton_depthwise as td
 
 sizes = {  # the course's core
     "KH": 13, "KW": 13, "PH": 6, "PW": 6,
-    "BLOCK_P": td.PIXELS, "BLOCK_C": td.CHANNELS, "IMAGES": td.IMAGES,
+    "BLOCK_P": td.Tiles().pixels, "BLOCK_C": td.CHANNELS, "IMAGES": td.Tiles().images,
 }
 for kernel in (td._depthwise_kernel, td._depthwise_weight_grad_kernel):
     names = kernel.arg_names
