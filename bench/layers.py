@@ -9,8 +9,8 @@ forward + backward of each implementation at the sizes of the full data set (bat
   ``nn.Conv2d`` in NCHW and channels-last memory, and :class:`fens.models.depthwise`'s custom
   weight gradient (``_DepthwiseConv2dFunction``, which ``DepthwiseConv2d`` uses only when
   training on a CPU) in both memory formats; on a GPU also the Triton kernels of
-  :mod:`fens.models.triton_depthwise` with several tile sizes; before timing, it checks that all give ``nn.Conv2d``'s
-  outputs and gradients;
+  :mod:`fens.models.triton_depthwise` with several tile sizes; before timing, it checks that
+  all give ``nn.Conv2d``'s outputs and gradients;
 - readout sampling, 64-channel 22x50 maps at 5335 positions per image: ``F.grid_sample`` (what
   neuralpredictors' ``FullGaussian2d`` calls) against :func:`fens.models.readout.bilinear_sample`.
 

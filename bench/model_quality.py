@@ -18,17 +18,17 @@ real-data numbers.
 
 Speed (``--speed``). The training epoch of the SOTA CNN, ours (fens' in-memory loader, every
 trial kept on the device; the model with fens' fast readout and depthwise convolutions,
-channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline (neuralpredictors'
-``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and per response for
+channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline
+(neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and per response for
 every item, neuralpredictors' own blocks, the default NCHW memory format), and, to tell the two
 gains apart, fens' loader and memory format with neuralpredictors' blocks, in the same run:
 batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapolated to an
 epoch. The first epoch of a new process adds building the loader: for fens, reading every file
 once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
 On a GPU a fourth pipeline, ``fens_triton``, is fens with the depthwise layers on the Triton
-kernels of :mod:`fens.models.triton_depthwise`, channels-last as those kernels are. All pipelines draw the same batches (same
-sampler, same seed) into identically initialised models, so their first losses must agree; the
-script stops if they do not.
+kernels of :mod:`fens.models.triton_depthwise`, channels-last as those kernels are. All
+pipelines draw the same batches (same sampler, same seed) into identically initialised models,
+so their first losses must agree; the script stops if they do not.
 
 On a GPU (the full benchmark)::
 

@@ -147,7 +147,7 @@ def _grid_blocks(n_pixels: int, channels: int, tiles: Tiles) -> tuple[int, int]:
 def _launch_depthwise(
     x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], tiles: Tiles
 ) -> torch.Tensor:
-    """Forward of the depthwise convolution; ``x`` ``(B, C, H, W)``, ``weight`` ``(C, 1, kh, kw)``."""
+    """The depthwise convolution of ``x`` ``(B, C, H, W)`` with ``weight`` ``(C, 1, kh, kw)``."""
     batch, channels, height, width = x.shape
     kh, kw = weight.shape[2:]
     out_height, out_width = height + 2 * padding[0] - kh + 1, width + 2 * padding[1] - kw + 1

@@ -13,12 +13,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fens.models import build_lurz2020_model
+from fens.models import build_lurz2020_model, triton_depthwise
 from fens.models.depthwise import DepthwiseConv2d, set_depthwise_kernel
 
 from .test_lurz2020_model import SMALL
 
-triton_depthwise = pytest.importorskip("fens.models.triton_depthwise")
 if not triton_depthwise.TRITON_AVAILABLE:
     pytest.skip("the triton package is not installed", allow_module_level=True)
 
@@ -107,7 +106,7 @@ from fens.models import triton_depthwise as td
 
 sizes = {  # the course's core
     "KH": 13, "KW": 13, "PH": 6, "PW": 6,
-    "BLOCK_P": td.Tiles().pixels, "BLOCK_C": td.CHANNELS, "IMAGES": td.Tiles().images,
+    "BLOCK_P": td.DEFAULT_TILES.pixels, "BLOCK_C": td.CHANNELS, "IMAGES": td.DEFAULT_TILES.images,
 }
 for kernel in (td._depthwise_kernel, td._depthwise_weight_grad_kernel):
     names = kernel.arg_names
@@ -117,7 +116,8 @@ for kernel in (td._depthwise_kernel, td._depthwise_weight_grad_kernel):
     }
     constants = {(names.index(name),): sizes[name] for name in names if name in sizes}
     for capability in (75, 80, 90):  # T4 (Colab), A100, H100/H200
-        binary = compile(ASTSource(kernel, signature, constants), target=GPUTarget("cuda", capability, 32))
+        target = GPUTarget("cuda", capability, 32)
+        binary = compile(ASTSource(kernel, signature, constants), target=target)
         assert binary.asm["cubin"], (kernel, capability)
         print(kernel.fn.__name__, capability)
 """
