@@ -47,7 +47,7 @@ def _train(args: argparse.Namespace) -> None:
         neuron_n=args.neuron_n,
         device=device,  # every trial where the model trains: no copy per step
     )
-    model = build_model(args.model, dataloaders, seed=args.seed)
+    model = build_model(args.model, dataloaders, seed=args.seed, fast=not args.reference_blocks)
     if device.type == "cpu":
         # Channels-last convolutions are about 1.6x faster on a CPU (measured on 2 cores).
         model = model.to(memory_format=torch.channels_last)
@@ -74,6 +74,7 @@ def _train(args: argparse.Namespace) -> None:
     training = {
         "command": "fens " + " ".join(args.argv),
         "seed": args.seed,
+        "blocks": "reference" if args.reference_blocks else "fast",
         "epochs": output["history"]["epoch"][-1],
         "max_iter": args.max_iter,
         "max_minutes": args.max_minutes,
@@ -137,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=60, help="trials per batch (default: 60)")
     train.add_argument("--neuron-n", type=int, default=None, help="train on this many neurons")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the fastest)")
+    train.add_argument(
+        "--reference-blocks",
+        action="store_true",
+        help="build sota_ln/sota_cnn from neuralpredictors' own blocks, not fens' fast ones "
+        "(same weights and checkpoint; to compare the two)",
+    )
     train.set_defaults(run=_train)
 
     down = commands.add_parser("download", help="download a real data set")

@@ -47,3 +47,25 @@ def test_unknown_preset_is_rejected(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--preset", "huge", "--out", str(tmp_path / "x")])
     assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def test_train_builds_the_reference_blocks_when_asked_and_records_it(
+    tiny_dataset, tmp_path, monkeypatch
+):
+    import fens.models.zoo
+    from fens.models.pretrained import read_checkpoint
+
+    built = []
+    build_model = fens.models.zoo.build_model
+
+    def recording_build_model(*args, **kwargs):
+        built.append(kwargs["fast"])
+        return build_model(*args, **kwargs)
+
+    monkeypatch.setattr(fens.models.zoo, "build_model", recording_build_model)
+    for flag in ([], ["--reference-blocks"]):
+        out = tmp_path / f"sota_ln{len(flag)}.pt"
+        argv = ["train", "--model", "sota_ln", "--data", str(tiny_dataset), "--out", str(out)]
+        assert main([*argv, "--max-iter", "1", "--device", "cpu", *flag]) == 0
+        assert read_checkpoint(out)["training"]["blocks"] == ("reference" if flag else "fast")
+    assert built == [True, False]
