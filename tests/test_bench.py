@@ -232,3 +232,51 @@ def test_layers_times_every_implementation_after_checking_they_agree(monkeypatch
     wrong = {"right": (lambda: 2 * x, [x]), "wrong": (lambda: 2.01 * x, [x])}
     with pytest.raises(SystemExit, match="wrong differs from right in the output"):
         layers.check_same(wrong)
+
+
+def test_training_equivalence_compares_fast_and_reference_trainings(
+    monkeypatch, tiny_dataset, tmp_path, capsys
+):
+    from fens.cli import main as fens_main
+    from fens.models.pretrained import read_checkpoint
+
+    equivalence = _bench_module("training_equivalence", monkeypatch)
+    files = {}
+    for blocks, flag in (("fast", []), ("reference", ["--reference-blocks"]), ("other", [])):
+        seed = "8" if blocks == "other" else "7"
+        files[blocks] = tmp_path / f"{blocks}.pt"
+        fens_main(
+            [
+                *("train", "--model", "sota_cnn", "--data", str(tiny_dataset), "--seed", seed),
+                *("--out", str(files[blocks]), "--max-iter", "3", "--device", "cpu", *flag),
+            ]
+        )
+    assert read_checkpoint(files["reference"])["training"]["blocks"] == "reference"
+    capsys.readouterr()
+
+    def compare(fast: Path, reference: Path, *extra: str) -> dict:
+        return equivalence.main(
+            [
+                *("--data", str(tiny_dataset), "--device", "cpu"),
+                *("--fast", str(fast), "--reference", str(reference), *extra),
+            ]
+        )
+
+    plot = tmp_path / "curves.png"
+    same = compare(files["fast"], files["reference"], "--every", "1", "--plot", str(plot))
+    printed = capsys.readouterr().out
+    # Three epochs from identical weights and batches: float differences only.
+    assert same["parting_epoch"] is None and same["holds"]
+    assert abs(same["test_gap"]) < 1e-3
+    for blocks in ("fast", "reference"):
+        recorded = read_checkpoint(files[blocks])["metrics"]["test_correlation"]
+        assert same[blocks]["test_correlation"] == pytest.approx(recorded, abs=1e-6)
+    assert "holds  same single-trial test correlation within 0.005" in printed
+    assert len([line for line in printed.splitlines() if line[:5].strip().isdigit()]) == 4
+    assert plot.stat().st_size > 0
+
+    # Another seed is another model: a tolerance of 1e-6 tells them apart.
+    other = compare(files["other"], files["reference"], "--tolerance", "1e-6")
+    assert not other["holds"] and "FAILS" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="trained on the fast blocks"):
+        compare(files["fast"], files["fast"])
