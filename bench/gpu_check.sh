@@ -13,8 +13,8 @@
 #                a few neurons (bench/mei_speed.py)            ~6 min at the 66 us per
 #                                                              neuron-iteration, 3 at its target
 #   equivalence  SOTA CNN trained with fens' fast blocks and with neuralpredictors' own,
-#                same seed: the same test correlation? (fens train --reference-blocks,
-#                bench/training_equivalence.py)                                   2 trainings
+#                same seed: the same test correlation? Beside, fast blocks with another seed
+#                (fens train --reference-blocks, bench/training_equivalence.py)   3 trainings
 #   quality      $MODELS x $SEEDS, each training capped at $MAX_MINUTES      minutes each
 #
 # Settings (environment): DEVICE (cuda), DATA (a data set folder; default: simulate the full
@@ -88,15 +88,17 @@ for part in "${PARTS[@]}"; do
                 --neurons "$MEI_NEURONS" --iterations "$MEI_ITERATIONS" --loop-neurons 5 \
                 --batch-size "$MEI_BATCH" --gpu-kernel "$MEI_GPU_KERNEL" ;;
         equivalence)
-            train_seed_1() {
-                fens train --model sota_cnn --data "$DATA" --device "$DEVICE" --seed 1 \
+            train_sota_cnn() {
+                fens train --model sota_cnn --data "$DATA" --device "$DEVICE" \
                     --max-iter "$MAX_ITER" "$@"
             }
-            train_seed_1 --out "$OUT/equivalence-fast.pt"
-            train_seed_1 --out "$OUT/equivalence-reference.pt" --reference-blocks
+            train_sota_cnn --seed 1 --out "$OUT/equivalence-fast.pt"
+            train_sota_cnn --seed 1 --out "$OUT/equivalence-reference.pt" --reference-blocks
+            train_sota_cnn --seed 2 --out "$OUT/equivalence-seed-2.pt"
             "$PYTHON" bench/training_equivalence.py --data "$DATA" --device "$DEVICE" \
                 --fast "$OUT/equivalence-fast.pt" --reference "$OUT/equivalence-reference.pt" \
-                --plot "$OUT/equivalence.png" --json "$OUT/equivalence.json" ;;
+                --other-seed "$OUT/equivalence-seed-2.pt" --plot "$OUT/equivalence.png" \
+                --json "$OUT/equivalence.json" ;;
         quality)
             # shellcheck disable=SC2086  # MODELS and SEEDS are lists
             "$PYTHON" bench/model_quality.py --data "$DATA" --device "$DEVICE" --models $MODELS \

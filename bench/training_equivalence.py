@@ -10,13 +10,16 @@ reach the same single-trial test correlation within ``--tolerance`` (0.005, issu
 The script prints both validation curves side by side (every ``--every`` epochs, the epochs where
 a learning rate drops, the last), the epoch where they first part by more than 0.001, and the
 test measures of :func:`model_quality.evaluate` for both, each checkpoint loaded on the blocks it
-was trained with (its record's ``blocks``; older checkpoints are fast)::
+was trained with (its record's ``blocks``; older checkpoints are fast). Float differences can
+grow into a gap as large as a change of seed's, so ``--other-seed`` adds a third checkpoint, fast
+blocks and another seed, as the yardstick::
 
     fens train --model sota_cnn --data data/simulated-full --seed 42 --out fast.pt
     fens train --model sota_cnn --data data/simulated-full --seed 42 --out reference.pt \\
         --reference-blocks
-    python bench/training_equivalence.py --data data/simulated-full \\
-        --fast fast.pt --reference reference.pt --plot equivalence.png
+    fens train --model sota_cnn --data data/simulated-full --seed 1 --out fast_seed_1.pt
+    python bench/training_equivalence.py --data data/simulated-full --fast fast.pt \\
+        --reference reference.pt --other-seed fast_seed_1.pt --plot equivalence.png
 """
 
 from __future__ import annotations
@@ -41,66 +44,66 @@ from model_quality import BATCH_SIZE, MEASURES, evaluate  # isort: skip
 
 TOLERANCE = 0.005  # issue 5: the same test correlation within this
 PARTED = 0.001  # validation curves "part" when they differ by more than this
-BLOCKS = ("fast", "reference")
+# Each run's role, and the blocks it must have been trained on.
+ROLES = {"fast": "fast", "reference": "reference", "other_seed": "fast"}
 
 
-def read_run(path: Path, blocks: str) -> dict[str, Any]:
-    """The record of the ``fens train`` checkpoint ``path``, checked to use ``blocks``."""
+def read_run(path: Path, role: str) -> dict[str, Any]:
+    """The record of the ``fens train`` checkpoint ``path``, checked to fit ``role``."""
+    option = "--" + role.replace("_", "-")
     try:
         record = read_checkpoint(path)
     except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"--{blocks}: {error}") from None
+        raise SystemExit(f"{option}: {error}") from None
     training = record.get("training") or {}
     trained_on = training.get("blocks", "fast")  # written since `fens train --reference-blocks`
-    if trained_on != blocks:
+    if trained_on != ROLES[role]:
         raise SystemExit(
-            f"--{blocks} {path}: its record says it was trained on the {trained_on} blocks"
+            f"{option} {path}: its record says it was trained on the {trained_on} blocks"
         )
     if "history" not in training:
-        raise SystemExit(f"--{blocks} {path}: no training history in its record (not `fens train`)")
+        raise SystemExit(f"{option} {path}: no training history in its record (not `fens train`)")
     return record
 
 
-def parting_epoch(fast: Sequence[float], reference: Sequence[float]) -> int | None:
-    """Index of the first epoch where the two validation curves differ by more than
+def parting_epoch(first: Sequence[float], second: Sequence[float]) -> int | None:
+    """Index of the first epoch where two validation curves differ by more than
     :data:`PARTED`, or ``None`` if they never do (over the epochs both have)."""
-    for epoch, (a, b) in enumerate(zip(fast, reference, strict=False)):
+    for epoch, (a, b) in enumerate(zip(first, second, strict=False)):
         if abs(a - b) > PARTED:
             return epoch
     return None
 
 
-def rows_to_print(history: dict[str, list], other: dict[str, list], every: int) -> list[int]:
-    """Epochs to print: every ``every``-th, each learning-rate drop of either run, the last."""
-    n = max(len(history["epoch"]), len(other["epoch"]))
+def rows_to_print(histories: Sequence[dict[str, list]], every: int) -> list[int]:
+    """Epochs to print: every ``every``-th, each learning-rate drop of any run, the last."""
+    n = max(len(history["epoch"]) for history in histories)
     chosen = set(range(0, n, every)) | {n - 1}
-    for lrs in (history["lr"], other["lr"]):
+    for history in histories:
+        lrs = history["lr"]
         chosen |= {i for i in range(1, len(lrs)) if lrs[i] != lrs[i - 1]}
     return sorted(chosen)
 
 
 def print_curves(histories: dict[str, dict[str, list]], every: int) -> None:
-    fast, reference = histories["fast"], histories["reference"]
-    print(
-        f"{'epoch':>5}  {'lr fast':>9} {'val fast':>9}  {'lr ref':>9} {'val ref':>9}  {'diff':>8}"
-    )
-
-    def cell(history: dict[str, list], key: str, i: int, spec: str) -> str:
-        return format(history[key][i], spec) if i < len(history[key]) else "-"
-
-    for i in rows_to_print(fast, reference, every):
-        both = i < len(fast["epoch"]) and i < len(reference["epoch"])
-        diff = (
-            f"{reference['validation_correlation'][i] - fast['validation_correlation'][i]:+.4f}"
-            if both
-            else "-"
-        )
-        print(
-            f"{i:>5}  {cell(fast, 'lr', i, '.2e'):>9} "
-            f"{cell(fast, 'validation_correlation', i, '.4f'):>9}  "
-            f"{cell(reference, 'lr', i, '.2e'):>9} "
-            f"{cell(reference, 'validation_correlation', i, '.4f'):>9}  {diff:>8}"
-        )
+    """Learning rate and validation correlation of each run per epoch, and each run's
+    difference from the fast run."""
+    others = [role for role in histories if role != "fast"]
+    header = "".join(f"  {'lr ' + role:>13} {'val':>7}" for role in histories)
+    print(f"{'epoch':>5}{header}" + "".join(f" {role + ' - fast':>18}" for role in others))
+    fast = histories["fast"]["validation_correlation"]
+    for i in rows_to_print(list(histories.values()), every):
+        line = f"{i:>5}"
+        for history in histories.values():
+            ran = i < len(history["epoch"])
+            lr = format(history["lr"][i], ".2e") if ran else "-"
+            val = format(history["validation_correlation"][i], ".4f") if ran else "-"
+            line += f"  {lr:>13} {val:>7}"
+        for role in others:
+            curve = histories[role]["validation_correlation"]
+            diff = f"{curve[i] - fast[i]:+.4f}" if i < min(len(curve), len(fast)) else "-"
+            line += f" {diff:>18}"
+        print(line)
 
 
 def plot_curves(histories: dict[str, dict[str, list]], path: Path) -> None:
@@ -110,9 +113,9 @@ def plot_curves(histories: dict[str, dict[str, list]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for blocks, history in histories.items():
-        ax.plot(history["epoch"], history["validation_correlation"], label=f"{blocks} blocks")
-    ax.set(xlabel="epoch", ylabel="validation correlation", title="Same seed, two sets of blocks")
+    for role, history in histories.items():
+        ax.plot(history["epoch"], history["validation_correlation"], label=role.replace("_", " "))
+    ax.set(xlabel="epoch", ylabel="validation correlation", title="Fast and reference blocks")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -126,26 +129,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference", type=Path, required=True, help="checkpoint, `--reference-blocks`"
     )
+    parser.add_argument(
+        "--other-seed",
+        type=Path,
+        default=None,
+        help="checkpoint, fast blocks, another seed: how far apart two seeds land, as a yardstick",
+    )
     parser.add_argument("--tolerance", type=float, default=TOLERANCE, help="allowed test gap")
     parser.add_argument("--every", type=int, default=5, help="print every this many epochs")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: the fastest)")
-    parser.add_argument("--plot", type=Path, default=None, help="save both curves here (.png)")
+    parser.add_argument("--plot", type=Path, default=None, help="save the curves here (.png)")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Compare the two checkpoints named in ``argv``; print and return the figures."""
+    """Compare the checkpoints named in ``argv``; print and return the figures."""
     args = build_parser().parse_args(argv)
     if args.every < 1:
         raise SystemExit(f"--every must be at least 1, got {args.every}")
-    paths = {"fast": args.fast, "reference": args.reference}
-    records = {blocks: read_run(paths[blocks], blocks) for blocks in BLOCKS}
-    names = {blocks: record["name"] for blocks, record in records.items()}
-    if names["fast"] != names["reference"]:
+    paths = {"fast": args.fast, "reference": args.reference, "other_seed": args.other_seed}
+    paths = {role: path for role, path in paths.items() if path is not None}
+    records = {role: read_run(path, role) for role, path in paths.items()}
+    names = {role: record["name"] for role, record in records.items()}
+    if len(set(names.values())) > 1:
         raise SystemExit(f"the checkpoints hold different models: {names}")
-    trainings = {blocks: record["training"] for blocks, record in records.items()}
-    seeds = {blocks: training.get("seed") for blocks, training in trainings.items()}
+    trainings = {role: record["training"] for role, record in records.items()}
+    seeds = {role: training.get("seed") for role, training in trainings.items()}
+    if "other_seed" in seeds and seeds["other_seed"] == seeds["fast"]:
+        raise SystemExit(f"--other-seed was trained with the seed of --fast ({seeds['fast']})")
 
     device = resolve_device(args.device)
     dataloaders = load_dataset(
@@ -165,49 +177,60 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if seeds["fast"] != seeds["reference"]:
         print("the seeds differ: the gap below includes seed-to-seed spread, not only the blocks")
 
-    histories = {blocks: training["history"] for blocks, training in trainings.items()}
-    for blocks in BLOCKS:
-        model = load_pretrained(paths[blocks], dataloaders, device=device, fast=blocks == "fast")
-        training = trainings[blocks]
-        results[blocks] = {
-            "file": str(paths[blocks]),
-            "seed": seeds[blocks],
+    histories = {role: training["history"] for role, training in trainings.items()}
+    for role, path in paths.items():
+        model = load_pretrained(path, dataloaders, device=device, fast=ROLES[role] == "fast")
+        training = trainings[role]
+        results[role] = {
+            "file": str(path),
+            "seed": seeds[role],
             "epochs": training["epochs"],
             "minutes": training["seconds"] / 60,
             "cut_short": training.get("cut_short"),
             "device": training.get("device"),
-            "best_validation": max(histories[blocks]["validation_correlation"]),
+            "best_validation": max(histories[role]["validation_correlation"]),
+            "parting_epoch": parting_epoch(
+                histories["fast"]["validation_correlation"],
+                histories[role]["validation_correlation"],
+            ),
         } | evaluate(model, dataloaders, ceiling, device)
 
     print_curves(histories, args.every)
-    parted = parting_epoch(
-        histories["fast"]["validation_correlation"],
-        histories["reference"]["validation_correlation"],
-    )
-    results["parting_epoch"] = parted
-    print(
-        f"validation curves within {PARTED} of each other at every epoch both ran"
-        if parted is None
-        else f"validation curves first differ by more than {PARTED} at epoch {parted}"
-    )
-    for blocks in BLOCKS:
-        run = results[blocks]
+    for role in paths:
+        run = results[role]
         short = f", cut short ({run['cut_short']})" if run["cut_short"] else ""
         print(
-            f"{blocks:>9}: {run['epochs']} epochs, {run['minutes']:.1f} min on {run['device']}"
+            f"{role:>10}: {run['epochs']} epochs, {run['minutes']:.1f} min on {run['device']}"
             f"{short}; best validation {run['best_validation']:.4f}"
         )
+        if role != "fast":
+            parted = run["parting_epoch"]
+            print(
+                f"{'':>12}validation within {PARTED} of fast's at every epoch both ran"
+                if parted is None
+                else f"{'':>12}validation first differs from fast's by more than {PARTED} "
+                f"at epoch {parted}"
+            )
 
-    print(f"\n{'measure':<15} {'fast':>8} {'reference':>10} {'diff':>8}")
+    others = [role for role in paths if role != "fast"]
+    print(f"\n{'measure':<15} {'fast':>8}" + "".join(f" {role:>10} {'diff':>8}" for role in others))
     for key, title in MEASURES.items():
-        fast, reference = results["fast"][key], results["reference"][key]
-        if not (math.isnan(fast) and math.isnan(reference)):
-            print(f"{title:<15} {fast:>8.4f} {reference:>10.4f} {reference - fast:>+8.4f}")
+        fast = results["fast"][key]
+        if math.isnan(fast):
+            continue
+        cells = "".join(
+            f" {results[role][key]:>10.4f} {results[role][key] - fast:>+8.4f}" for role in others
+        )
+        print(f"{title:<15} {fast:>8.4f}{cells}")
     gap = results["reference"]["test_correlation"] - results["fast"]["test_correlation"]
     results["test_gap"] = gap
     results["holds"] = abs(gap) <= args.tolerance
     verdict = "holds" if results["holds"] else "FAILS"
     print(f"{verdict}  same single-trial test correlation within {args.tolerance}: gap {gap:+.4f}")
+    if "other_seed" in results:
+        seed_gap = results["other_seed"]["test_correlation"] - results["fast"]["test_correlation"]
+        results["seed_gap"] = seed_gap
+        print(f"       (another seed on the fast blocks: gap {seed_gap:+.4f})")
 
     if args.plot is not None:
         plot_curves(histories, args.plot)

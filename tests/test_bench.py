@@ -263,15 +263,21 @@ def test_training_equivalence_compares_fast_and_reference_trainings(
         )
 
     plot = tmp_path / "curves.png"
-    same = compare(files["fast"], files["reference"], "--every", "1", "--plot", str(plot))
+    same = compare(
+        files["fast"], files["reference"],
+        *("--other-seed", str(files["other"]), "--every", "1", "--plot", str(plot)),
+    )  # fmt: skip
     printed = capsys.readouterr().out
     # Three epochs from identical weights and batches: float differences only.
-    assert same["parting_epoch"] is None and same["holds"]
+    assert same["reference"]["parting_epoch"] is None and same["holds"]
     assert abs(same["test_gap"]) < 1e-3
-    for blocks in ("fast", "reference"):
-        recorded = read_checkpoint(files[blocks])["metrics"]["test_correlation"]
-        assert same[blocks]["test_correlation"] == pytest.approx(recorded, abs=1e-6)
+    # Another seed lands elsewhere: the yardstick.
+    assert abs(same["seed_gap"]) > 5e-3
+    for role in ("fast", "reference", "other_seed"):
+        recorded = read_checkpoint(files[role.removesuffix("_seed")])["metrics"]
+        assert same[role]["test_correlation"] == pytest.approx(recorded["test_correlation"], 1e-5)
     assert "holds  same single-trial test correlation within 0.005" in printed
+    assert "another seed on the fast blocks: gap" in printed
     assert len([line for line in printed.splitlines() if line[:5].strip().isdigit()]) == 4
     assert plot.stat().st_size > 0
 
@@ -280,3 +286,5 @@ def test_training_equivalence_compares_fast_and_reference_trainings(
     assert not other["holds"] and "FAILS" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="trained on the fast blocks"):
         compare(files["fast"], files["fast"])
+    with pytest.raises(SystemExit, match="seed of --fast"):
+        compare(files["fast"], files["reference"], "--other-seed", str(files["fast"]))
