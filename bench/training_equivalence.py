@@ -114,7 +114,10 @@ def plot_curves(histories: dict[str, dict[str, list]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for role, history in histories.items():
-        ax.plot(history["epoch"], history["validation_correlation"], label=role.replace("_", " "))
+        style = "--" if role == "reference" else "-"  # dashed: visible on top of the fast curve
+        ax.plot(
+            history["epoch"], history["validation_correlation"], style, label=role.replace("_", " ")
+        )
     ax.set(xlabel="epoch", ylabel="validation correlation", title="Fast and reference blocks")
     ax.legend()
     fig.tight_layout()
