@@ -158,7 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fens.dataset.errors import DatasetError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "reference_blocks", False) and not args.model.startswith("sota"):
+        parser.error(f"train --reference-blocks: only the SOTA models have them, not {args.model}")
     args.argv = argv
     try:
         args.run(args)

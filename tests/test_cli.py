@@ -69,3 +69,12 @@ def test_train_builds_the_reference_blocks_when_asked_and_records_it(
         assert main([*argv, "--max-iter", "1", "--device", "cpu", *flag]) == 0
         assert read_checkpoint(out)["training"]["blocks"] == ("reference" if flag else "fast")
     assert built == [True, False]
+
+
+def test_reference_blocks_are_refused_for_models_without_them(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "ln.pt"
+    argv = ["train", "--model", "ln", "--data", str(tiny_dataset), "--out", str(out)]
+    with pytest.raises(SystemExit):
+        main([*argv, "--reference-blocks"])
+    assert "only the SOTA models have them, not ln" in capsys.readouterr().err
+    assert not out.exists()
