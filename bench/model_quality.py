@@ -499,6 +499,13 @@ def print_speed(result: Mapping[str, Any]) -> None:
         print(f"fens / fens_triton (Triton depthwise kernels): epoch {result['triton_ratio']:.2f}x")
 
 
+def write_figures(results: Mapping[str, Any], path: Path) -> None:
+    """Write ``results`` to the JSON file ``path`` (its folder made if missing) and say so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"figures written to {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="data set folder (full preset)")
@@ -610,9 +617,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print_speed(results["speed"])
 
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
-        print(f"figures written to {args.json}")
+        write_figures(results, args.json)
     return results
 
 

@@ -25,7 +25,6 @@ blocks and another seed, as the yardstick::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ from fens.simulate.calibration import noise_ceiling
 from fens.utility.device import resolve_device
 
 # Scripts under bench/ run with their own folder on sys.path (python bench/<script>.py).
-from model_quality import BATCH_SIZE, MEASURES, evaluate  # isort: skip
+from model_quality import BATCH_SIZE, MEASURES, evaluate, write_figures  # isort: skip
 
 TOLERANCE = 0.005  # issue 5: the same test correlation within this
 PARTED = 0.001  # validation curves "part" when they differ by more than this
@@ -239,9 +238,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         plot_curves(histories, args.plot)
         print(f"curves plotted to {args.plot}")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
-        print(f"figures written to {args.json}")
+        write_figures(results, args.json)
     return results
 
 
