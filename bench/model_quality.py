@@ -19,12 +19,13 @@ real-data numbers.
 Speed (``--speed``). The training epoch of the SOTA CNN, ours (fens' in-memory loader, every
 trial kept on the device; the model with fens' fast readout and depthwise convolutions,
 channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline
-(neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image and per response for
-every item, neuralpredictors' own blocks, the default NCHW memory format), and, to tell the two
-gains apart, fens' loader and memory format with neuralpredictors' blocks, in the same run:
-batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps, extrapolated to an
-epoch. The first epoch of a new process adds building the loader: for fens, reading every file
-once (into an empty cache); for the original, its metadata (it reads the trials every epoch).
+(neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image
+and per response for every item, neuralpredictors' own blocks, the default NCHW memory format),
+and, to tell the two gains apart, fens' loader and memory format with neuralpredictors' blocks,
+in the same run: batch 60, ``--speed-warmup`` steps, then ``--speed-steps`` timed steps,
+extrapolated to an epoch. The first epoch of a new process adds building the loader: for fens,
+reading every file once (into an empty cache); for the original, its metadata (it reads the
+trials every epoch).
 On a GPU a fourth pipeline, ``fens_triton``, is fens with the depthwise layers on the Triton
 kernels of :mod:`fens.models.triton_depthwise`, channels-last as those kernels are. All
 pipelines draw the same batches (same sampler, same seed) into identically initialised models,
@@ -98,6 +99,14 @@ MEASURES = {  # name: column title
 }
 BATCH_SIZE = 60
 SPEED_MODEL = "sota_cnn"
+
+
+def simulated_ceiling(data: Path, dataset: Any) -> np.ndarray | None:
+    """``(neurons,)`` noise ceiling of ``dataset``'s neurons if the folder ``data`` is simulated
+    (has ``ground_truth/``), else ``None``."""
+    if not (data / "ground_truth").is_dir():
+        return None
+    return noise_ceiling(data)[dataset.neuron_idx]
 
 
 def evaluate(
@@ -574,9 +583,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
         dataset = dataloaders["test"].dataset
         oracle = measures.get_oracles(dataloaders["test"])
-        ceiling = None
-        if (args.data / "ground_truth").is_dir():
-            ceiling = noise_ceiling(args.data)[dataset.neuron_idx]  # (neurons,)
+        ceiling = simulated_ceiling(args.data, dataset)
         results["n_neurons"] = dataset.n_neurons
         results["oracle"] = float(oracle.mean())
         results["noise_ceiling"] = math.nan if ceiling is None else float(ceiling.mean())

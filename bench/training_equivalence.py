@@ -35,11 +35,16 @@ import torch
 
 from fens.dataset import load_dataset
 from fens.models.pretrained import load_pretrained, read_checkpoint
-from fens.simulate.calibration import noise_ceiling
 from fens.utility.device import resolve_device
 
 # Scripts under bench/ run with their own folder on sys.path (python bench/<script>.py).
-from model_quality import BATCH_SIZE, MEASURES, evaluate, write_figures  # isort: skip
+from model_quality import (  # isort: skip
+    BATCH_SIZE,
+    MEASURES,
+    evaluate,
+    simulated_ceiling,
+    write_figures,
+)
 
 TOLERANCE = 0.005  # issue 5: the same test correlation within this
 PARTED = 0.001  # validation curves "part" when they differ by more than this
@@ -166,9 +171,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.data, BATCH_SIZE, seed=seeds["fast"], progress=False, device=device
     )
     dataset = dataloaders["test"].dataset
-    ceiling = None
-    if (args.data / "ground_truth").is_dir():
-        ceiling = noise_ceiling(args.data)[dataset.neuron_idx]
+    ceiling = simulated_ceiling(args.data, dataset)
     results: dict[str, Any] = {
         "argv": list(sys.argv[1:] if argv is None else argv),
         "model": names["fast"],
@@ -191,11 +194,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "cut_short": training.get("cut_short"),
             "device": training.get("device"),
             "best_validation": max(histories[role]["validation_correlation"]),
-            "parting_epoch": parting_epoch(
+        } | evaluate(model, dataloaders, ceiling, device)
+        if role != "fast":
+            results[role]["parting_epoch"] = parting_epoch(
                 histories["fast"]["validation_correlation"],
                 histories[role]["validation_correlation"],
-            ),
-        } | evaluate(model, dataloaders, ceiling, device)
+            )
 
     print_curves(histories, args.every)
     for role in paths:
