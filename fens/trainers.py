@@ -385,8 +385,10 @@ def train_model(
             history["epoch_time"].append(train_seconds)
             if objective is not None:
                 history["objective"].append(score)
+        # No training loss before the first epoch: a NaN there would read as a diverged training.
+        shown_loss = {"loss": f"{train_loss:.4g}"} if batch_losses else {}
         epoch_bar.set_postfix(
-            loss=f"{train_loss:.4g}", val_corr=f"{validation_correlation:.4f}", lr=f"{lr:.2g}"
+            **shown_loss, val_corr=f"{validation_correlation:.4f}", lr=f"{lr:.2g}"
         )
         batch_losses.clear()
         train_seconds = 0.0

@@ -1,6 +1,7 @@
 """Tests of fens.trainers.train_model on stand-in loaders with a known linear-Poisson truth."""
 
 import math
+import re
 import warnings
 from types import SimpleNamespace
 
@@ -303,6 +304,16 @@ def test_progress_bar_shows_the_validation_correlation_unless_silenced(loaders, 
     train_model(LinearExp(), loaders, max_iter=1, progress="batch")
     err = capsys.readouterr().err
     assert "val_corr=" in err and "Epoch 1" in err
+
+
+def test_progress_bar_shows_a_training_loss_only_once_there_is_one(loaders, capsys):
+    train_model(LinearExp(), loaders, max_iter=1)
+    updates = re.split(r"[\r\n]+", capsys.readouterr().err)
+    before = [line for line in updates if "0/1" in line]
+    after = [line for line in updates if "1/1" in line]
+    assert any("val_corr=" in line for line in before)
+    assert not any("loss=" in line for line in before)  # a NaN there would look like divergence
+    assert any(re.search(r"loss=\d", line) for line in after), after
 
 
 def test_history_has_one_entry_per_evaluation(loaders):
