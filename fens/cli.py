@@ -156,11 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fens`` console script; returns the exit status."""
     from fens.dataset.errors import DatasetError
+    from fens.models.zoo import SOTA_MODELS  # already imported by build_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "reference_blocks", False) and not args.model.startswith("sota"):
+    if getattr(args, "reference_blocks", False) and args.model not in SOTA_MODELS:
         parser.error(f"train --reference-blocks: only the SOTA models have them, not {args.model}")
     args.argv = argv
     try:

@@ -31,7 +31,8 @@ COURSE_LURZ2020_CONFIG: dict[str, Any] = {
     "gamma_readout": 2.439,
 }
 
-MODEL_NAMES = ("ln", "cnn", "sota_ln", "sota_cnn")
+SOTA_MODELS = ("sota_ln", "sota_cnn")  # built with fens' fast blocks or neuralpredictors' own
+MODEL_NAMES = ("ln", "cnn", *SOTA_MODELS)
 
 
 def build_model(
@@ -46,7 +47,7 @@ def build_model(
     """
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; expected one of {list(MODEL_NAMES)}")
-    if name.startswith("sota"):
+    if name in SOTA_MODELS:
         config = {**COURSE_LURZ2020_CONFIG, "linear": name == "sota_ln"}
         return build_lurz2020_model(dataloaders=dataloaders, seed=seed, fast=fast, **config)
     _, _, height, width = next(iter(dataloaders["train"]))[0].shape
