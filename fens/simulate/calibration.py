@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fens.simulate.neurons import GroundTruth
-from fens.utility.measures import corr, oracle_corr
+from fens.measures import corr, oracle_corr
 
 
 def load_tier(
@@ -64,7 +64,7 @@ def noise_ceiling(folder: str | Path) -> np.ndarray:
 
 def jackknife_oracle(folder: str | Path) -> np.ndarray:
     """Per-neuron jackknife oracle correlation of the test repeats
-    (:func:`fens.utility.measures.oracle_corr`); it underestimates the true oracle.
+    (:func:`fens.measures.oracle_corr`); it underestimates the true oracle.
 
     Returns:
         ``(N,)`` oracle correlations.
