@@ -7,8 +7,14 @@ on the validation set; when it has not improved for ``patience`` evaluations, go
 state so far and lower the learning rate; stop after ``lr_decay_steps`` such rounds (or
 ``max_iter`` epochs) and keep the best state.
 
-The loop is written so that it can be read: :func:`early_stopping` is a generator that hands out
-epochs and restores the best state, and :func:`train_model` trains one epoch per step of it.
+The pieces, each usable on its own, in the order :func:`train_model` uses them:
+
+- :func:`train_epoch`: one pass over the training batches (zero_grad, forward, loss, backward,
+  step); returns the epoch's mean loss.
+- :func:`evaluate`: scores a model on a loader (mean correlation and Poisson loss), nothing else.
+- :class:`TrainingHistory`: records one entry per evaluation (epoch 0: the untrained model).
+- :func:`early_stopping`: a generator that hands out epochs and restores the best state.
+- :func:`train_model`: the four together; returns a :class:`TrainingResult`.
 """
 
 from __future__ import annotations
@@ -21,17 +27,19 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
+from fens.measures import corr, get_correlations, model_predictions, poisson_loss
+from fens.utility.checks import check_int, check_number
+from fens.utility.deprecation import deprecated_arguments
 from fens.utility.device import resolve_device
-from fens.utility.measures import corr, get_correlations, model_predictions, poisson_loss
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -44,6 +52,220 @@ LOSSES: dict[str, Callable[[], Loss]] = {
 }
 
 
+def _resolve_loss(loss: str | Loss | None) -> Loss:
+    if loss is None:
+        return LOSSES["poisson"]()
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(
+                f"unknown loss {loss!r}; expected one of {sorted(LOSSES)} or a callable"
+            )
+        return LOSSES[loss]()
+    if not callable(loss):
+        raise ValueError(
+            f"loss must be a name, a callable (output, target) -> scalar, or None, got {loss!r}"
+        )
+    return loss
+
+
+def _resolve_regularizer(
+    model: nn.Module, regularizer: bool | Callable[[], torch.Tensor]
+) -> Callable[[], torch.Tensor] | None:
+    if callable(regularizer):
+        return regularizer
+    if regularizer is True:  # the model's own penalty on its weights, if it has one
+        own = getattr(model, "regularizer", None)
+        return own if callable(own) else None
+    if regularizer is False:
+        return None
+    raise ValueError(
+        f"regularizer must be True (the model's own), False or a callable, got {regularizer!r}"
+    )
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
+
+
+# --- one epoch of training ---------------------------------------------------------------------
+
+
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    *,
+    loss: str | Loss = "poisson",
+    device: str | torch.device | None = None,
+    scale_loss: bool = True,
+    regularizer: bool | Callable[[], torch.Tensor] = True,
+    progress: bool = False,
+    description: str = "Epoch",
+) -> float:
+    """Train ``model`` for one pass over ``loader``: one optimizer step per batch.
+
+    Each batch of ``images: (batch, 1, height, width)`` and ``responses: (batch, neurons)`` is
+    one step::
+
+        optimizer.zero_grad()
+        total = scale * loss(model(images), responses) + model.regularizer()
+        total.backward()
+        optimizer.step()
+
+    where the loss is summed over the batch's trials and neurons and ``scale =
+    sqrt(len(loader.dataset) / batch)``, as in the original trainer. Note that ``len(dataset)``
+    counts *all* trials of the recording (the three loaders of :func:`fens.dataset.load_dataset`
+    share one dataset and pick their trials by sampler): about ``sqrt(5993 / 60) = 10`` for the
+    real data, not ``sqrt(n_train / 60)``. The scale only sets the weight of the loss against
+    the regulariser (Adam's steps do not depend on the loss's scale), so keeping the original's
+    value keeps its regularisation strengths meaningful.
+
+    Args:
+        model: maps ``images`` to ``(batch, neurons)`` predictions; put in train mode.
+        loader: yields ``(images, responses)`` batches, e.g. ``dataloaders['train']``.
+        optimizer: steps the model's parameters (:func:`train_model` uses Adam).
+        loss: ``'poisson'`` (default) or ``'mse'``, summed over trials and neurons, or any
+            callable ``loss(output, target) -> scalar tensor``.
+        device: where the batches are sent (default: where the model's parameters are); the
+            model must be there already.
+        scale_loss: multiply the loss by ``sqrt(len(dataset) / batch)`` (see above).
+        regularizer: ``True``: add the model's ``regularizer()`` if it has one; ``False``: no
+            penalty; a callable: add ``regularizer()`` instead.
+        progress: show a progress bar over the batches.
+        description: the progress bar's label.
+
+    Returns:
+        The mean over batches of the minimised loss (scaled loss plus regulariser).
+    """
+    criterion = _resolve_loss(loss)
+    penalty = _resolve_regularizer(model, regularizer)
+    device = _model_device(model) if device is None else resolve_device(device)
+    if isinstance(criterion, nn.Module):
+        criterion.to(device)
+    n_trials = len(loader.dataset)
+    model.train()
+    batch_losses = []
+    for images, responses in tqdm(loader, desc=description, leave=False, disable=not progress):
+        images, responses = images.to(device), responses.to(device)
+        scale = math.sqrt(n_trials / images.shape[0]) if scale_loss else 1.0
+        optimizer.zero_grad()
+        total = scale * criterion(model(images), responses)
+        if penalty is not None:
+            total = total + penalty()
+        total.backward()
+        optimizer.step()
+        batch_losses.append(total.detach())  # no .item(): a GPU need not wait each step
+    if not batch_losses:
+        raise ValueError(f"the training loader yielded no batches ({len(loader)} batches)")
+    return float(torch.stack(batch_losses).double().mean())
+
+
+# --- scoring and recording ---------------------------------------------------------------------
+
+
+class Evaluation(NamedTuple):
+    """How well a model predicts the responses of one loader's trials."""
+
+    correlation: float  # single-trial correlation over trials, mean over neurons
+    poisson_loss: float  # output - target * log(output), mean over trials and neurons
+
+
+def evaluate(
+    model: nn.Module, loader: DataLoader, device: str | torch.device | None = None
+) -> Evaluation:
+    """Score ``model`` on every trial of ``loader`` (in eval mode, without gradients).
+
+    Args:
+        model: maps ``images: (batch, 1, height, width)`` to ``(batch, neurons)`` predictions.
+        loader: yields ``(images, responses)`` batches, e.g. ``dataloaders['validation']``.
+        device: where to compute (default: where the model is).
+
+    Returns:
+        The mean correlation and the mean Poisson loss (NaN if a prediction is negative).
+    """
+    target, output = model_predictions(model, loader, device=device)
+    with np.errstate(invalid="ignore"):  # NaN, not a warning, for negative predictions
+        loss = poisson_loss(target, output, avg=True)
+    return Evaluation(float(corr(target, output, axis=0).mean()), loss)
+
+
+class TrainingHistory(dict):
+    """The course of a training: a dict of lists with one entry per evaluation.
+
+    The first entry is the untrained model (epoch 0). Keys: ``'epoch'`` (epochs trained);
+    ``'train_loss'`` (mean over the epochs trained since the last evaluation of
+    :func:`train_epoch`'s loss; NaN at epoch 0); ``'validation_correlation'`` (mean over
+    neurons); ``'validation_poisson_loss'`` (mean over trials and neurons); ``'lr'`` (the
+    learning rate of those epochs); ``'epoch_time'`` (seconds of training since the last
+    evaluation); and ``'objective'`` if a custom early-stopping objective was recorded.
+
+    Record with :meth:`add_epoch` after every epoch and :meth:`add_evaluation` after every
+    evaluation.
+    """
+
+    KEYS = (
+        "epoch",
+        "train_loss",
+        "validation_correlation",
+        "validation_poisson_loss",
+        "lr",
+        "epoch_time",
+    )
+
+    def __init__(self, *, objective: bool = False) -> None:
+        super().__init__({key: [] for key in self.KEYS + (("objective",) if objective else ())})
+        self._epoch = 0  # epochs trained so far
+        self._losses: list[float] = []  # of the epochs since the last evaluation
+        self._seconds = 0.0  # of training since the last evaluation
+
+    def add_epoch(self, epoch: int, loss: float, seconds: float) -> None:
+        """Note a trained epoch: its number, mean loss and duration (seconds)."""
+        self._epoch = epoch
+        self._losses.append(loss)
+        self._seconds += seconds
+
+    def add_evaluation(
+        self, evaluation: Evaluation, *, lr: float, objective: float | None = None
+    ) -> None:
+        """Add an entry: the evaluation of the model after the epochs noted since the last."""
+        self["epoch"].append(self._epoch)
+        self["train_loss"].append(float(np.mean(self._losses)) if self._losses else math.nan)
+        self["validation_correlation"].append(evaluation.correlation)
+        self["validation_poisson_loss"].append(evaluation.poisson_loss)
+        self["lr"].append(lr)
+        self["epoch_time"].append(self._seconds)
+        if "objective" in self:
+            self["objective"].append(objective)
+        self._losses, self._seconds = [], 0.0
+
+    def __repr__(self) -> str:
+        if not self["epoch"]:
+            return "TrainingHistory(no evaluations)"
+        correlations = self["validation_correlation"]
+        best = int(np.nanargmax(correlations)) if np.isfinite(correlations).any() else 0
+        return (
+            f"TrainingHistory({len(self['epoch'])} evaluations, epochs 0-{self['epoch'][-1]}, "
+            f"validation_correlation {correlations[0]:.4f} -> {correlations[-1]:.4f} "
+            f"(best {correlations[best]:.4f} at epoch {self['epoch'][best]}), "
+            f"lr {self['lr'][0]:.2g} -> {self['lr'][-1]:.2g}; keys: {', '.join(self)})"
+        )
+
+
+def _bar_postfix(history: TrainingHistory) -> dict[str, str]:
+    """The epoch bar's figures; no training loss before the first epoch: a NaN there would read
+    as a diverged training."""
+    shown = {} if history["epoch"][-1] == 0 else {"loss": f"{history['train_loss'][-1]:.4g}"}
+    return {
+        **shown,
+        "val_corr": f"{history['validation_correlation'][-1]:.4f}",
+        "lr": f"{history['lr'][-1]:.2g}",
+    }
+
+
+# --- the schedule ------------------------------------------------------------------------------
+
+
 def copy_state(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
     """A copy of ``model.state_dict()`` with every tensor on the CPU."""
     return OrderedDict(
@@ -53,12 +275,6 @@ def copy_state(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
         )
         for name, value in model.state_dict().items()
     )
-
-
-def _require_positive_int(**values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def early_stopping(
@@ -105,12 +321,16 @@ def early_stopping(
         ``(epoch, score)``: the epoch to train now (counted from 1) and the latest score, i.e.
         that of the model as it enters this epoch.
     """
-    _require_positive_int(
-        interval=interval, patience=patience, max_iter=max_iter, lr_decay_steps=lr_decay_steps
-    )
+    for name, value in {
+        "interval": interval,
+        "patience": patience,
+        "max_iter": max_iter,
+        "lr_decay_steps": lr_decay_steps,
+    }.items():
+        check_int(name, value)
     sign = 1.0 if maximize else -1.0
 
-    def evaluate() -> float:
+    def score_model() -> float:
         was_training = model.training
         model.eval()
         score = float(objective(model))
@@ -119,7 +339,7 @@ def early_stopping(
             scheduler.step(score)
         return score
 
-    score = best_score = evaluate()
+    score = best_score = score_model()
     best_state = copy_state(model)
     epoch = 0
     try:
@@ -133,7 +353,7 @@ def early_stopping(
                 for _ in range(min(interval, max_iter - epoch)):
                     epoch += 1
                     yield epoch, score
-                score = evaluate()
+                score = score_model()
                 if sign * score > sign * best_score + tolerance:
                     best_score, best_state = score, copy_state(model)
                     evaluations_without_improvement = 0
@@ -151,6 +371,29 @@ def early_stopping(
             )
     finally:  # also when the caller stops early and closes this generator
         model.load_state_dict(best_state)
+
+
+# --- the whole training ------------------------------------------------------------------------
+
+
+class TrainingResult(NamedTuple):
+    """What :func:`train_model` returns; unpacks as ``score, output, model_state``."""
+
+    score: float  # the mean validation correlation of the trained (best) model
+    output: dict  # final correlations, 'cut_short' and the TrainingHistory (see train_model)
+    model_state: OrderedDict[str, torch.Tensor]  # the best state dict, CPU tensors
+
+    def __repr__(self) -> str:
+        history = self.output.get("history")
+        epochs = f", epochs={history['epoch'][-1]}" if history and history["epoch"] else ""
+        test = self.output.get("test_correlation")
+        values = sum(v.numel() for v in self.model_state.values() if torch.is_tensor(v))
+        return (
+            f"TrainingResult(score={self.score:.4f}{epochs}, "
+            f"cut_short={self.output.get('cut_short')!r}"
+            + ("" if test is None else f", test_correlation={test:.4f}")
+            + f", model_state=<{len(self.model_state)} tensors, {values:,} values>)"
+        )
 
 
 def _seed_everything(seed: int, train_loader: DataLoader) -> None:
@@ -175,49 +418,16 @@ def _cudnn_determinism(on: bool) -> contextlib.AbstractContextManager:
     )
 
 
-def _resolve_loss(loss: str | Loss | None) -> Loss:
-    if loss is None:
-        return LOSSES["poisson"]()
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(
-                f"unknown loss {loss!r}; expected one of {sorted(LOSSES)} or a callable"
-            )
-        return LOSSES[loss]()
-    if not callable(loss):
-        raise ValueError(
-            f"loss must be a name, a callable (output, target) -> scalar, or None, got {loss!r}"
-        )
-    return loss
-
-
 def _adam(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam over ``model``'s parameters; on a CPU or CUDA device its fused implementation,
-    one kernel for all parameters (the same update to float rounding). For a model with
-    millions of weights this matters: with the simple CNN's 98 M readout weights, Adam's
-    default implementation took 1.5 s of a 3.7 s CPU step (one thread, 5335 neurons); fused,
-    the whole step took 2.3 s.
-    """
+    """Adam over ``model``'s parameters; on a CPU or CUDA device its fused implementation (one
+    kernel for all parameters, the same update up to float rounding; faster for models with
+    millions of weights, see ``bench/README.md``)."""
     parameters = list(model.parameters())
     fused = device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in parameters)
     return torch.optim.Adam(parameters, lr=lr, fused=fused or None)
 
 
-def _resolve_dataloaders(
-    dataloaders: Mapping[str, DataLoader] | None, dataloader: Mapping[str, DataLoader] | None
-) -> Mapping[str, DataLoader]:
-    if dataloader is not None:
-        if dataloaders is not None:
-            raise TypeError("train_model() got both dataloaders= and its old name dataloader=")
-        warnings.warn(
-            "train_model(dataloader=...) is deprecated: the argument is called dataloaders "
-            "(the dict with 'train', 'validation' and 'test'); write dataloaders=...",
-            FutureWarning,
-            stacklevel=3,
-        )
-        dataloaders = dataloader
-    if dataloaders is None:
-        raise TypeError("train_model() missing required argument: 'dataloaders'")
+def _check_dataloaders(dataloaders: object) -> None:
     if not isinstance(dataloaders, Mapping):
         raise ValueError(
             "dataloaders must be a dict of DataLoaders with 'train' and 'validation' entries, "
@@ -229,15 +439,15 @@ def _resolve_dataloaders(
             f"dataloaders lacks {sorted(missing)}; it has {sorted(dataloaders)}, and needs "
             "'train' and 'validation' (and 'test' for the final test correlation)"
         )
-    return dataloaders
 
 
+@deprecated_arguments(renamed={"dataloader": "dataloaders"})
 def train_model(
     model: nn.Module,
-    dataloaders: Mapping[str, DataLoader] | None = None,
+    dataloaders: Mapping[str, DataLoader],
     *,
     device: str | torch.device | None = None,
-    loss: str | Loss | None = None,
+    loss: str | Loss = "poisson",
     seed: int | None = None,
     max_iter: int = 200,
     patience: int = 5,
@@ -253,26 +463,21 @@ def train_model(
     scale_loss: bool = True,
     track_training: bool = True,
     progress: bool | Literal["batch"] = True,
-    dataloader: Mapping[str, DataLoader] | None = None,
-) -> tuple[float, dict, OrderedDict[str, torch.Tensor]]:
+) -> TrainingResult:
     """Train ``model`` on ``dataloaders['train']`` with early stopping on the validation set.
 
-    Each training step minimises, with Adam, ``scale * loss(model(images), responses) +
-    model.regularizer()`` (the regulariser only if the model has one), where the loss is summed
-    over the batch's trials and neurons and ``scale = sqrt(len(train_loader.dataset) / batch)``,
-    as in the original trainer. Note that ``len(dataset)`` counts *all* trials of the recording
-    (the three loaders of :func:`fens.dataset.load_dataset` share one dataset and pick their
-    trials by sampler): about ``sqrt(5993 / 60) = 10`` for the real data, not
-    ``sqrt(n_train / 60)``. The scale only sets the weight of the loss against the regulariser
-    (Adam's steps do not depend on the loss's scale), so keeping the original's value keeps its
-    regularisation strengths meaningful. The schedule is :func:`early_stopping` on the mean
-    validation correlation, with the learning rate lowered by ``lr_decay_factor`` after every
-    round (torch's ``ReduceLROnPlateau``).
+    Each epoch is :func:`train_epoch` with Adam: the Poisson loss summed over the batch, scaled
+    by ``sqrt(len(dataset) / batch)`` as in the original trainer, plus the model's
+    ``regularizer()`` if it has one. The schedule is :func:`early_stopping` on the mean
+    validation correlation (:func:`evaluate`), with the learning rate lowered by
+    ``lr_decay_factor`` after every round (torch's ``ReduceLROnPlateau``); every evaluation is
+    recorded in a :class:`TrainingHistory`.
 
     Args:
         model: maps ``images: (batch, 1, height, width)`` to ``(batch, neurons)`` predictions.
         dataloaders: ``{'train', 'validation', 'test'}`` loaders yielding ``(images, responses)``
-            (``'test'`` is optional); :func:`fens.dataset.load_dataset` makes them.
+            (``'test'`` is optional); :func:`fens.dataset.load_dataset` makes them. The 2022
+            name ``dataloader=`` still works, with a ``DeprecationWarning``.
         device: where to train (default: CUDA, then MPS, then the CPU). An unavailable
             accelerator falls back to the CPU with one warning.
         loss: ``'poisson'`` (default) or ``'mse'``, summed over trials and neurons, or any
@@ -297,48 +502,42 @@ def train_model(
             correlation); a custom one, e.g. ``lambda m: get_poisson_loss(m, loader)`` with
             ``maximize=False``, is recorded as ``history['objective']``.
         maximize: whether a higher objective is better.
-        scale_loss: multiply the loss by ``sqrt(len(dataset) / batch)`` (see above).
-        track_training: keep the history below in ``output``.
+        scale_loss: multiply the loss by ``sqrt(len(dataset) / batch)`` (see
+            :func:`train_epoch`).
+        track_training: keep the history in ``output``.
         progress: show a progress bar over epochs with the training loss, the validation
             correlation and the learning rate; ``'batch'`` adds a bar over the batches of each
             epoch; ``False`` shows nothing.
-        dataloader: deprecated old name of ``dataloaders`` (the 2022 notebook used it); works,
-            with a ``FutureWarning``.
 
     Returns:
-        score: the mean validation correlation of the trained (best) model.
-        output: a dict with ``'validation_correlation'`` and ``'test_correlation'`` (means over
-            neurons, of the trained model; the latter only with a test loader),
-            ``'cut_short'`` (``None``, ``'max_minutes'`` or ``'interrupted'``) and, if
-            ``track_training``, ``'history'``: a dict of lists with one entry per evaluation,
-            the untrained model first (epoch 0):
-            ``'epoch'``; ``'train_loss'`` (mean over the batches trained since the last
-            evaluation of the minimised loss, scaled, plus regulariser; NaN at epoch 0);
-            ``'validation_correlation'`` (mean over neurons); ``'validation_poisson_loss'``
-            (mean over trials and neurons); ``'lr'`` (the learning rate of those epochs);
-            ``'epoch_time'`` (seconds of training since the last evaluation).
-        model_state: the best state dict, as CPU tensors. The model itself ends in eval mode,
-            on ``device``, with this state loaded.
+        A :class:`TrainingResult` ``(score, output, model_state)``:
+        ``score``: the mean validation correlation of the trained (best) model;
+        ``output``: a dict with ``'validation_correlation'`` and ``'test_correlation'`` (means
+        over neurons, of the trained model; the latter only with a test loader),
+        ``'cut_short'`` (``None``, ``'max_minutes'`` or ``'interrupted'``) and, if
+        ``track_training``, ``'history'`` (a :class:`TrainingHistory`);
+        ``model_state``: the best state dict, as CPU tensors. The model itself ends in eval
+        mode, on ``device``, with this state loaded.
     """
-    dataloaders = _resolve_dataloaders(dataloaders, dataloader)
-    _require_positive_int(
-        max_iter=max_iter, patience=patience, lr_decay_steps=lr_decay_steps, interval=interval
-    )
-    for name, value in {"lr_init": lr_init, "lr_decay_factor": lr_decay_factor}.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
-    if max_minutes is not None and not max_minutes >= 0:
-        raise ValueError(f"max_minutes must be >= 0 or None, got {max_minutes!r}")
+    _check_dataloaders(dataloaders)
+    for name, value in {
+        "max_iter": max_iter,
+        "patience": patience,
+        "lr_decay_steps": lr_decay_steps,
+        "interval": interval,
+    }.items():
+        check_int(name, value)
+    check_number("lr_init", lr_init, minimum=0, exclusive_minimum=True)
+    check_number("lr_decay_factor", lr_decay_factor, minimum=0, exclusive_minimum=True)
+    check_number("min_lr", min_lr, minimum=0)
+    check_number("tolerance", tolerance, minimum=0)
+    check_number("max_minutes", max_minutes, minimum=0, optional=True)
     train_loader, validation_loader = dataloaders["train"], dataloaders["validation"]
     criterion = _resolve_loss(loss)
     device = resolve_device(device)
     if seed is not None:
         _seed_everything(seed, train_loader)
     model.to(device)
-    if isinstance(criterion, nn.Module):
-        criterion.to(device)
-    # The model's own penalty on its weights (e.g. smoothness and sparsity), if it has one.
-    regularizer = model.regularizer if callable(getattr(model, "regularizer", None)) else None
 
     optimizer = _adam(model, lr_init, device)
     # patience - 1: ReduceLROnPlateau lowers the rate after *more* than `patience` bad steps,
@@ -352,71 +551,20 @@ def train_model(
         threshold_mode="abs",
         min_lr=min_lr,
     )
-
-    history: dict[str, list[float]] = {
-        "epoch": [],
-        "train_loss": [],
-        "validation_correlation": [],
-        "validation_poisson_loss": [],
-        "lr": [],
-        "epoch_time": [],
-    }
-    if objective is not None:
-        history["objective"] = []
-    batch_losses: list[torch.Tensor] = []  # since the last evaluation
-    train_seconds = 0.0  # since the last evaluation
-    epoch = 0
+    history = TrainingHistory(objective=objective is not None)
     epoch_bar = tqdm(total=max_iter, desc="Training", unit="epoch", disable=not progress)
 
-    def evaluate(model: nn.Module) -> float:
-        nonlocal train_seconds
-        target, output = model_predictions(model, validation_loader, device=device)
-        validation_correlation = float(corr(target, output, axis=0).mean())
-        score = validation_correlation if objective is None else float(objective(model))
-        train_loss = float(torch.stack(batch_losses).double().mean()) if batch_losses else math.nan
-        lr = optimizer.param_groups[0]["lr"]
-        if track_training:
-            history["epoch"].append(epoch)
-            history["train_loss"].append(train_loss)
-            history["validation_correlation"].append(validation_correlation)
-            with np.errstate(invalid="ignore"):  # NaN, not a warning, for negative predictions
-                history["validation_poisson_loss"].append(poisson_loss(target, output, avg=True))
-            history["lr"].append(lr)
-            history["epoch_time"].append(train_seconds)
-            if objective is not None:
-                history["objective"].append(score)
-        # No training loss before the first epoch: a NaN there would read as a diverged training.
-        shown_loss = {"loss": f"{train_loss:.4g}"} if batch_losses else {}
-        epoch_bar.set_postfix(
-            **shown_loss, val_corr=f"{validation_correlation:.4f}", lr=f"{lr:.2g}"
-        )
-        batch_losses.clear()
-        train_seconds = 0.0
-        return score
-
-    def _train_epoch(epoch: int) -> None:
-        nonlocal train_seconds
-        start = time.perf_counter()
-        model.train()
-        batches = tqdm(
-            train_loader, desc=f"Epoch {epoch}", leave=False, disable=progress != "batch"
-        )
-        for images, responses in batches:
-            images, responses = images.to(device), responses.to(device)
-            scale = math.sqrt(len(train_loader.dataset) / images.shape[0]) if scale_loss else 1.0
-            total = scale * criterion(model(images), responses)
-            if regularizer is not None:
-                total = total + regularizer()
-            optimizer.zero_grad()
-            total.backward()
-            optimizer.step()
-            batch_losses.append(total.detach())  # no .item(): a GPU need not wait each step
-        train_seconds += time.perf_counter() - start
-        epoch_bar.update(1)
+    def score_and_record(model: nn.Module) -> float:
+        """The early-stopping objective; records the validation scores on the way."""
+        evaluation = evaluate(model, validation_loader, device)
+        custom = None if objective is None else float(objective(model))
+        history.add_evaluation(evaluation, lr=optimizer.param_groups[0]["lr"], objective=custom)
+        epoch_bar.set_postfix(_bar_postfix(history))
+        return evaluation.correlation if custom is None else custom
 
     epochs = early_stopping(
         model,
-        evaluate,
+        score_and_record,
         interval=interval,
         patience=patience,
         max_iter=max_iter,
@@ -427,6 +575,7 @@ def train_model(
     )
     deadline = None if max_minutes is None else time.perf_counter() + 60 * max_minutes
     cut_short = None
+    epoch = 0
     # closing(): leaving the loop early closes `epochs`, which loads the best state.
     with epoch_bar, contextlib.closing(epochs), _cudnn_determinism(seed is not None):
         try:
@@ -434,7 +583,19 @@ def train_model(
                 if deadline is not None and time.perf_counter() > deadline:
                     cut_short = "max_minutes"
                     break
-                _train_epoch(epoch)
+                start = time.perf_counter()
+                epoch_loss = train_epoch(
+                    model,
+                    train_loader,
+                    optimizer,
+                    loss=criterion,
+                    device=device,
+                    scale_loss=scale_loss,
+                    progress=progress == "batch",
+                    description=f"Epoch {epoch}",
+                )
+                history.add_epoch(epoch, epoch_loss, time.perf_counter() - start)
+                epoch_bar.update(1)
         except KeyboardInterrupt:
             cut_short = "interrupted"
     if cut_short is not None:
@@ -442,7 +603,7 @@ def train_model(
             f"training stopped ({cut_short}) in epoch {epoch}: the model holds the best state "
             "so far",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,  # through deprecated_arguments' wrapper to the caller
         )
 
     model.eval()
@@ -458,4 +619,4 @@ def train_model(
     output["cut_short"] = cut_short
     if track_training:
         output["history"] = history
-    return output["validation_correlation"], output, copy_state(model)
+    return TrainingResult(output["validation_correlation"], output, copy_state(model))

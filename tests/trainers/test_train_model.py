@@ -3,84 +3,18 @@
 import math
 import re
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, SubsetRandomSampler, TensorDataset
+from torch.utils.data import DataLoader
 
 from fens.dataset import SubsetSequentialSampler
+from fens.measures import corr
 from fens.trainers import train_model
-from fens.utility import device as device_module
 from fens.utility.device import DeviceFallbackWarning
-from fens.utility.measures import corr
-
-N_NEURONS = 8
-SIDE = 6
-TIERS = ["train"] * 300 + ["validation"] * 60 + ["test"] * 40
-BATCH_SIZE = 64  # 300 training trials: four batches of 64 and one of 44
-
-
-def linear_poisson_data(seed=0):
-    """Poisson responses of model neurons with rate ``exp(w @ image + b)``, and the true rates."""
-    rng = np.random.default_rng(seed)
-    tiers = np.array(TIERS)[rng.permutation(len(TIERS))]
-    images = rng.normal(size=(len(tiers), 1, SIDE, SIDE))
-    weights = rng.normal(scale=0.3, size=(N_NEURONS, SIDE * SIDE))
-    rates = np.exp(images.reshape(len(tiers), -1) @ weights.T)  # (trials, neurons)
-    responses = rng.poisson(rates)
-    dataset = TensorDataset(
-        torch.tensor(images, dtype=torch.float32), torch.tensor(responses, dtype=torch.float32)
-    )
-    dataset.trial_info = SimpleNamespace(tiers=tiers, frame_image_id=np.arange(len(tiers)))
-    dataset.neurons = SimpleNamespace(unit_ids=np.arange(N_NEURONS))
-    return dataset, rates
-
-
-def make_loaders(dataset):
-    tiers = dataset.trial_info.tiers
-    train = SubsetRandomSampler(np.flatnonzero(tiers == "train").tolist())
-    return {
-        "train": DataLoader(dataset, sampler=train, batch_size=BATCH_SIZE),
-        **{
-            tier: DataLoader(
-                dataset,
-                sampler=SubsetSequentialSampler(np.flatnonzero(tiers == tier)),
-                batch_size=32,
-            )
-            for tier in ("validation", "test")
-        },
-    }
-
-
-class LinearExp(nn.Module):
-    def __init__(self, seed=0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.linear = nn.Linear(SIDE * SIDE, N_NEURONS)
-
-    def forward(self, images):  # (batch, 1, SIDE, SIDE) -> (batch, neurons)
-        return torch.exp(self.linear(images.flatten(1)))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return linear_poisson_data()
-
-
-@pytest.fixture
-def loaders(data):
-    return make_loaders(data[0])
-
-
-@pytest.fixture(autouse=True)
-def _no_accelerator(monkeypatch):
-    """Train on the CPU as on a fresh machine without GPU, whatever this machine has."""
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    monkeypatch.setattr(device_module, "_warned_fallbacks", set())
+from tests.trainers.linear_poisson import BATCH_SIZE, TIERS, LinearExp, make_loaders
 
 
 def test_training_improves_the_validation_correlation_towards_the_truth(data, loaders):
@@ -171,7 +105,7 @@ def test_the_time_budget_starts_no_epoch_once_spent(loaders):
         torch.testing.assert_close(value, initial[name], rtol=0, atol=0)
     _, output, _ = train_model(LinearExp(), loaders, max_iter=2, max_minutes=60, progress=False)
     assert output["cut_short"] is None and output["history"]["epoch"] == [0, 1, 2]
-    with pytest.raises(ValueError, match="max_minutes must be >= 0 or None, got -1"):
+    with pytest.raises(ValueError, match="max_minutes must be a number >= 0 or None, got -1"):
         train_model(LinearExp(), loaders, max_minutes=-1)
 
 
@@ -280,12 +214,17 @@ def test_named_losses_train(loaders, loss):
 
 
 def test_the_2022_keyword_dataloader_still_works_with_a_warning(loaders):
-    with pytest.warns(FutureWarning, match="write dataloaders="):
+    with pytest.warns(DeprecationWarning, match="write dataloaders="):
         score, _, _ = train_model(model=LinearExp(), dataloader=loaders, max_iter=1, progress=False)
     assert math.isfinite(score)
     with pytest.raises(TypeError, match="both dataloaders= and its old name"):
+        train_model(LinearExp(), dataloaders=loaders, dataloader=loaders)
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(TypeError, match="multiple values for argument 'dataloaders'"),
+    ):
         train_model(LinearExp(), loaders, dataloader=loaders)
-    with pytest.raises(TypeError, match="missing required argument: 'dataloaders'"):
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'dataloaders'"):
         train_model(LinearExp())
 
 
