@@ -61,6 +61,43 @@ class Namespace(SimpleNamespace):
     def keys(self) -> list[str]:
         return list(vars(self))
 
+    def __repr__(self) -> str:
+        """A table of the fields, their shapes and dtypes (no values): one screen even for the
+        nested ``statistics``, whose sibling arrays of one shape share a row."""
+        rows = [("field", "shape", "dtype"), *_summary_rows(self, prefix="")]
+        widths = [max(len(row[i]) for row in rows) for i in range(2)]
+        lines = [
+            f"  {name:<{widths[0]}}  {shape:<{widths[1]}}  {dtype}" for name, shape, dtype in rows
+        ]
+        header = f"Namespace of {_count_leaves(self)} arrays (read one as .name or ['name']):"
+        return "\n".join([header, *lines])
+
+
+def _describe(value: Any) -> tuple[str, str]:
+    """``(shape, dtype)`` of an array, or ``('', type name)`` of anything else."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return str(tuple(value.shape)), str(value.dtype)
+    return "", type(value).__name__
+
+
+def _count_leaves(node: Namespace) -> int:
+    return sum(_count_leaves(v) if isinstance(v, Namespace) else 1 for v in vars(node).values())
+
+
+def _summary_rows(node: Namespace, prefix: str) -> list[tuple[str, str, str]]:
+    """One row per field; in a nested namespace whose arrays all share shape and dtype
+    (``statistics.images.all``), one row for all of them: ``images.all.{max,mean,...}``."""
+    leaves = {name: v for name, v in vars(node).items() if not isinstance(v, Namespace)}
+    kinds = {_describe(v) for v in leaves.values()}
+    if prefix and len(leaves) > 1 and len(kinds) == 1:
+        rows = [(f"{prefix}{{{','.join(leaves)}}}", *kinds.pop())]
+    else:
+        rows = [(prefix + name, *_describe(v)) for name, v in leaves.items()]
+    for name, value in vars(node).items():
+        if isinstance(value, Namespace):
+            rows.extend(_summary_rows(value, prefix=f"{prefix}{name}."))
+    return rows
+
 
 def _load_npy(path: Path) -> np.ndarray:
     """``np.load`` that turns every failure into a DatasetError naming the file."""

@@ -12,6 +12,8 @@ from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler
 from fens.dataset.errors import DatasetError
 from fens.dataset.filetree import TIERS, Namespace, read_fields, require_dir
 from fens.dataset.static import Sample, StaticImageSet
+from fens.utility.checks import check_int
+from fens.utility.deprecation import deprecated_arguments
 from fens.utility.device import resolve_device
 
 
@@ -26,6 +28,9 @@ class SubsetSequentialSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"SubsetSequentialSampler(trials={len(self)})"
 
 
 class RepeatsBatchSampler(Sampler[list[int]]):
@@ -51,6 +56,9 @@ class RepeatsBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return len(self.batches)
 
+    def __repr__(self) -> str:
+        return f"RepeatsBatchSampler(images={len(self)}, trials={len(self.indices)})"
+
 
 class TrialLoader(DataLoader):
     """A DataLoader over an in-memory :class:`StaticImageSet` that gathers each batch at once.
@@ -58,16 +66,40 @@ class TrialLoader(DataLoader):
     It behaves as a plain DataLoader (``loader.sampler``, ``loader.batch_sampler``,
     ``len(loader)``, ``loader.dataset``), but since every trial is already in memory it takes
     each batch with one indexing operation instead of collating trial by trial.
+
+    Attributes:
+        tier: the split it yields (``'train'``, ``'validation'`` or ``'test'``), or ``None``.
     """
+
+    def __init__(self, dataset: StaticImageSet, *, tier: str | None = None, **kwargs) -> None:
+        super().__init__(dataset, **kwargs)
+        self.tier = tier
+
+    @property
+    def n_trials(self) -> int:
+        """The number of trials one pass over the loader yields."""
+        if isinstance(self.batch_sampler, RepeatsBatchSampler):
+            return len(self.batch_sampler.indices)
+        return len(self.sampler)
 
     def __iter__(self) -> Iterator[Sample]:
         for trials in self.batch_sampler:
             yield self.dataset.batch(trials)
 
+    def __repr__(self) -> str:
+        if isinstance(self.batch_sampler, RepeatsBatchSampler):
+            batch_size = "'all repeats of one image'"
+        else:
+            batch_size = str(self.batch_size)
+        return (
+            f"TrialLoader(tier={self.tier!r}, trials={self.n_trials}, batch_size={batch_size}, "
+            f"batches={len(self)}, device={str(self.dataset.images.device)!r})"
+        )
+
 
 def select_neurons(
     neurons: Namespace,
-    neuron_ids: Sequence[int] | None = None,
+    unit_ids: Sequence[int] | None = None,
     neuron_n: int | None = None,
     neuron_base_seed: int = 0,
     exclude_neuron_n: int = 0,
@@ -79,25 +111,30 @@ def select_neurons(
 
     Args:
         neurons: all neurons' metadata (``unit_ids``, and ``area``/``layer`` when filtering).
-        neuron_ids: keep these unit ids (``neurons.unit_ids``), in this order.
+        unit_ids: keep the neurons with these recording unit ids (``neurons.unit_ids``), in
+            this order.
         neuron_n: keep this many neurons drawn at random (seeded by ``neuron_base_seed``) among
             those left by ``areas``/``layers``, after dropping the first ``exclude_neuron_n``
             of the same random draw (so that two calls can take disjoint sets).
         where: the meta folder, named in error messages.
     """
-    unit_ids = np.asarray(neurons.unit_ids)
-    if neuron_ids is not None:
+    recorded = np.asarray(neurons.unit_ids)
+    if unit_ids is not None:
         if neuron_n is not None or areas is not None or layers is not None or exclude_neuron_n:
             raise ValueError(
-                "neuron_ids cannot be combined with neuron_n, exclude_neuron_n, areas or layers"
+                "unit_ids cannot be combined with neuron_n, exclude_neuron_n, areas or layers"
             )
-        position = {int(u): i for i, u in enumerate(unit_ids)}
-        unknown = [u for u in neuron_ids if int(u) not in position]
+        wanted = [int(u) for u in unit_ids]
+        position = {int(u): i for i, u in enumerate(recorded)}
+        unknown = [u for u in wanted if u not in position]
         if unknown:
-            raise DatasetError(f"unknown neuron_ids {unknown[:10]} (not in unit_ids of {where})")
-        return np.array([position[int(u)] for u in neuron_ids], dtype=np.int64)
+            raise DatasetError(f"unknown unit_ids {unknown[:10]} (not in unit_ids.npy of {where})")
+        repeated = sorted({u for u in wanted if wanted.count(u) > 1})
+        if repeated:
+            raise ValueError(f"unit_ids lists {repeated[:10]} more than once")
+        return np.array([position[u] for u in wanted], dtype=np.int64)
 
-    keep = np.ones(len(unit_ids), dtype=bool)
+    keep = np.ones(len(recorded), dtype=bool)
     for name, wanted in (("area", areas), ("layer", layers)):
         if wanted is not None:
             if name not in neurons:
@@ -143,13 +180,14 @@ def select_train_trials(
     return np.sort(rng.choice(train, size=image_n, replace=False))
 
 
+@deprecated_arguments(renamed={"neuron_ids": "unit_ids"})
 def load_dataset(
     path: str | Path,
     batch_size: int,
     *,
     tier: str | None = None,
     seed: int | None = None,
-    neuron_ids: Sequence[int] | None = None,
+    unit_ids: Sequence[int] | None = None,
     neuron_n: int | None = None,
     neuron_base_seed: int = 0,
     exclude_neuron_n: int = 0,
@@ -176,7 +214,10 @@ def load_dataset(
         batch_size: trials per batch.
         tier: build only this loader (``'train'``, ``'validation'`` or ``'test'``).
         seed: seeds the shuffling of the training loader (default: torch's global generator).
-        neuron_ids: keep these neurons (by ``unit_ids``) and no others.
+        unit_ids: keep the neurons with these recording unit ids (``neurons.unit_ids``), in
+            this order, and no others. (Its old name ``neuron_ids=`` still works for one
+            release, with a ``DeprecationWarning``; column indices of the responses are
+            "neuron indices" everywhere in fens.)
         neuron_n: keep this many neurons drawn at random with ``neuron_base_seed``
             (after dropping the first ``exclude_neuron_n`` of the draw).
         areas, layers: keep only neurons in these areas / layers.
@@ -200,16 +241,25 @@ def load_dataset(
     Raises:
         DatasetError: the folder, a file, a shape, a value or a label is missing or wrong; the
             message names the path.
+        ValueError: an argument is out of range; the message names it and shows the value.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    batch_size = check_int("batch_size", batch_size)
+    check_int("seed", seed, minimum=0, optional=True)
+    check_int("neuron_n", neuron_n, optional=True)
+    check_int("image_n", image_n, optional=True)
+    for name, value in (
+        ("neuron_base_seed", neuron_base_seed),
+        ("exclude_neuron_n", exclude_neuron_n),
+        ("image_base_seed", image_base_seed),
+    ):
+        check_int(name, value, minimum=0)
     if tier is not None and tier not in TIERS:
         raise ValueError(f"tier must be one of {list(TIERS)} or None, got {tier!r}")
     path = Path(path)
     meta = require_dir(require_dir(path, "data set") / "meta", "meta")
     neuron_idx = select_neurons(
         read_fields(meta / "neurons", ("unit_ids",)),
-        neuron_ids=neuron_ids,
+        unit_ids=unit_ids,
         neuron_n=neuron_n,
         neuron_base_seed=neuron_base_seed,
         exclude_neuron_n=exclude_neuron_n,
@@ -227,7 +277,7 @@ def load_dataset(
 
     if return_test_sampler:
         batches = RepeatsBatchSampler(image_id_of_trial, np.flatnonzero(tiers == "test"))
-        return {"test": TrialLoader(dataset, batch_sampler=batches)}
+        return {"test": TrialLoader(dataset, tier="test", batch_sampler=batches)}
 
     loaders = {}
     for split in [tier] if tier else TIERS:
@@ -239,5 +289,5 @@ def load_dataset(
             sampler = SubsetRandomSampler(indices.tolist(), generator=generator)
         else:
             sampler = SubsetSequentialSampler(np.flatnonzero(tiers == split))
-        loaders[split] = TrialLoader(dataset, sampler=sampler, batch_size=batch_size)
+        loaders[split] = TrialLoader(dataset, tier=split, sampler=sampler, batch_size=batch_size)
     return loaders

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from fens.course import is_simulated
 from fens.dataset.errors import DatasetError
 from fens.dataset.filetree import (
     REQUIRED_NEURON_FIELDS,
@@ -176,12 +177,12 @@ class StaticImageSet(Dataset):
         return self
 
     def __repr__(self) -> str:
-        counts = {
-            t: int((self.trial_info.tiers == t).sum()) for t in ("train", "validation", "test")
-        }
+        device = self.images.device
+        on = "" if device.type == "cpu" else f", device={str(device)!r}"
         return (
-            f"StaticImageSet({str(self.path)!r}: {len(self)} trials {counts}, "
-            f"images {self.image_shape}, {self.n_neurons} neurons)"
+            f"StaticImageSet(trials={len(self)}, neurons={self.n_neurons}, "
+            f"image={self.image_shape}, path={str(self.path)!r}, "
+            f"simulated={is_simulated(self.path)}{on})"
         )
 
 

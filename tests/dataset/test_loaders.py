@@ -1,6 +1,7 @@
 """load_dataset on a hand-written folder: shapes, splits, order, selection, normalisation."""
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -110,8 +111,9 @@ def test_neuron_subsets(filetree):
     np.testing.assert_array_equal(sub.neurons.unit_ids, full.neurons.unit_ids[sub.neuron_idx])
     assert sub.statistics.responses.all.mean.shape == (3,)
 
-    chosen = load_dataset(filetree, batch_size=4, neuron_ids=[50, 20])["test"].dataset
+    chosen = load_dataset(filetree, batch_size=4, unit_ids=[50, 20])["test"].dataset
     assert list(chosen.neurons.unit_ids) == [50, 20]
+    np.testing.assert_array_equal(chosen.responses, full.responses[:, [4, 1]])
     v1 = load_dataset(filetree, batch_size=4, areas=["V1"])["test"].dataset
     assert set(v1.neurons.area) == {"V1"} and v1.n_neurons == 5
 
@@ -120,13 +122,23 @@ def test_neuron_subsets(filetree):
     assert not set(first) & set(rest.neuron_idx)
 
 
+def test_the_old_name_neuron_ids_still_selects_unit_ids_with_a_warning(filetree):
+    with pytest.warns(DeprecationWarning, match=r"load_dataset\(neuron_ids=...\).*unit_ids="):
+        old = load_dataset(filetree, batch_size=4, neuron_ids=[50, 20])["test"].dataset
+    assert list(old.neurons.unit_ids) == [50, 20]
+    with pytest.raises(TypeError, match="both unit_ids= and its old name neuron_ids="):
+        load_dataset(filetree, batch_size=4, unit_ids=[50], neuron_ids=[20])
+
+
 def test_neuron_selection_errors(filetree):
-    with pytest.raises(ValueError, match="unknown neuron_ids \\[999\\]"):
-        load_dataset(filetree, batch_size=4, neuron_ids=[10, 999])
+    with pytest.raises(ValueError, match="unknown unit_ids \\[999\\]"):
+        load_dataset(filetree, batch_size=4, unit_ids=[10, 999])
+    with pytest.raises(ValueError, match="unit_ids lists \\[10\\] more than once"):
+        load_dataset(filetree, batch_size=4, unit_ids=[10, 20, 10])
     with pytest.raises(ValueError, match="neuron_n=8"):
         load_dataset(filetree, batch_size=4, neuron_n=8)
     with pytest.raises(ValueError, match="cannot be combined"):
-        load_dataset(filetree, batch_size=4, neuron_ids=[10], neuron_n=1)
+        load_dataset(filetree, batch_size=4, unit_ids=[10], neuron_n=1)
 
 
 def test_image_subsets(filetree):
@@ -149,6 +161,25 @@ def test_one_tier_and_bad_arguments(filetree):
         load_dataset(filetree, batch_size=2, tier="valid")
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         load_dataset(filetree, batch_size=0)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("batch_size", 2.5, "batch_size must be a positive integer, got 2.5"),
+        ("batch_size", True, "batch_size must be a positive integer, got True"),
+        ("seed", -1, "seed must be an integer >= 0 or None, got -1"),
+        ("neuron_n", 0, "neuron_n must be a positive integer or None, got 0"),
+        ("image_n", "5", "image_n must be a positive integer or None, got '5'"),
+        ("exclude_neuron_n", -2, "exclude_neuron_n must be an integer >= 0, got -2"),
+        ("neuron_base_seed", 1.0, "neuron_base_seed must be an integer >= 0, got 1.0"),
+        ("image_base_seed", None, "image_base_seed must be an integer >= 0, got None"),
+    ],
+)
+def test_bad_arguments_are_named_with_their_value(filetree, argument, value, message):
+    arguments = {"batch_size": 2, argument: value}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_dataset(filetree, **arguments)
 
 
 def test_never_writes_into_the_dataset_folder(filetree, tmp_path):
