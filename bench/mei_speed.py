@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     _, meis = generate_meis(
-        model, neurons, starts, iterations=args.iterations, mean_constr=mean,
-        std_constr=std, lr=args.lr, batch_size=args.batch_size, device=device, progress=True,
+        model, neuron_indices=neurons, input_images=starts, iterations=args.iterations,
+        mean_constr=mean, std_constr=std, lr=args.lr, batch_size=args.batch_size,
+        device=device, progress=True,
     )  # fmt: skip
     synchronize()
     batched_total = time.perf_counter() - start

@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     ids = choose_neurons(correlations, np.asarray(truth.cell_type), args.neurons, args.per_type)
     stats = loaders["train"].dataset.statistics.images.all
     table = compare_to_truth(
-        model, truth, ids, float(stats.mean), float(stats.std),
-        mei_iterations=args.iterations, mei_lr=args.lr, correlations=correlations,
-        device=device,
+        model, truth=truth, neuron_indices=ids, image_mean=float(stats.mean),
+        image_std=float(stats.std), mei_iterations=args.iterations, mei_lr=args.lr,
+        correlations=correlations, device=device,
     )  # fmt: skip
     seconds = time.perf_counter() - start
 

@@ -13,6 +13,14 @@
 Every function taking a model puts it in evaluation mode on the requested device
 (:func:`fens.utility.device.resolve_device`: ``'cuda'`` on a machine without one falls back to
 the CPU with a warning).
+
+Arguments: the FENS 2022 notebook's two functions keep its signatures,
+``generate_grad_rf(model, neuron_idx, input_image)`` and ``generate_mei(model, input_image,
+neuron_idx, iterations, mean_constr, std_constr, lr=...)``. Every other function that takes a
+model takes it first and everything else by keyword (``generate_meis(model, neuron_indices=[3,
+5], mean_constr=..., std_constr=...)``); the plots take their data first and their options by
+keyword. ``neuron_indices`` are column indices into the model's output (not the recording's
+unit ids), and ``progress=`` switches the progress bars.
 """
 
 from fens.analysis.gabor_fit import GaborFit, fit_gabor
@@ -37,6 +45,7 @@ from fens.analysis.plots import (
 )
 from fens.analysis.receptive_fields import generate_grad_rf, generate_grad_rfs
 from fens.analysis.truth import (
+    TruthComparison,
     compare_to_truth,
     plot_truth_comparison,
     similarity_to_truth,
@@ -46,6 +55,7 @@ from fens.analysis.truth import (
 
 __all__ = [
     "GaborFit",
+    "TruthComparison",
     "TuningCurves",
     "compare_to_truth",
     "cross_activation",

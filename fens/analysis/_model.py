@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from fens.utility.checks import check_number
 from fens.utility.device import resolve_device
 
 
@@ -23,16 +25,16 @@ def prepare_model(model: nn.Module, device: str | torch.device | None) -> torch.
     return resolved
 
 
-def as_neuron_ids(
-    neuron_ids: int | Sequence[int] | np.ndarray | None, n_neurons: int
+def as_neuron_indices(
+    neuron_indices: int | Sequence[int] | np.ndarray | None, n_neurons: int
 ) -> np.ndarray:
-    """``(n,)`` int64 neuron indices, all of them for ``None``; raises ``ValueError`` for an
-    index outside ``0..n_neurons-1`` or an empty selection."""
-    if neuron_ids is None:
+    """``(n,)`` int64 column indices into the model's output, all of them for ``None``; raises
+    ``ValueError`` for an index outside ``0..n_neurons-1`` or an empty selection."""
+    if neuron_indices is None:
         return np.arange(n_neurons)
-    ids = np.atleast_1d(np.asarray(neuron_ids))
+    ids = np.atleast_1d(np.asarray(neuron_indices))
     if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"expected one or more integer neuron indices, got {neuron_ids!r}")
+        raise ValueError(f"expected one or more integer neuron indices, got {neuron_indices!r}")
     bad = ids[(ids < 0) | (ids >= n_neurons)]
     if bad.size:
         raise ValueError(
@@ -51,8 +53,7 @@ def n_neurons_of(model: nn.Module, image_shape: tuple[int, int], device: torch.d
 @contextmanager
 def frozen(model: nn.Module) -> Iterator[None]:
     """Inside the block no parameter of ``model`` requires a gradient (restored afterwards), so
-    a gradient with respect to the image skips the weights' gradients (15% of an MEI step of
-    the SOTA model on a CPU)."""
+    a gradient with respect to the image skips the weights' gradients."""
     flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
     for parameter, _ in flags:
         parameter.requires_grad_(False)
@@ -63,16 +64,18 @@ def frozen(model: nn.Module) -> Iterator[None]:
             parameter.requires_grad_(flag)
 
 
-def own_responses(model: nn.Module, images: torch.Tensor, neuron_ids: torch.Tensor) -> torch.Tensor:
-    """``(B,)`` the response of neuron ``neuron_ids[b]`` to ``images[b]``.
+def own_responses(
+    model: nn.Module, images: torch.Tensor, neuron_indices: torch.Tensor
+) -> torch.Tensor:
+    """``(B,)`` the response of neuron ``neuron_indices[b]`` to ``images[b]``.
 
-    A model with a ``forward_paired(images, neuron_ids)`` method (fens' Lurz et al. model)
+    A model with a ``forward_paired(images, neuron_indices)`` method (fens' Lurz et al. model)
     computes those neurons only; any other model computes all ``(B, N)`` responses, of which
     this picks one per image."""
     if hasattr(model, "forward_paired"):
-        return model.forward_paired(images, neuron_ids)
-    rows = torch.arange(len(neuron_ids), device=images.device)
-    return model(images)[rows, neuron_ids]
+        return model.forward_paired(images, neuron_indices)
+    rows = torch.arange(len(neuron_indices), device=images.device)
+    return model(images)[rows, neuron_indices]
 
 
 def check_image(image: np.ndarray, name: str = "input_image") -> np.ndarray:
@@ -83,9 +86,20 @@ def check_image(image: np.ndarray, name: str = "input_image") -> np.ndarray:
     return image
 
 
-def as_scalar(value: float | np.ndarray, name: str) -> float:
-    """A Python float from a number or a one-element array (the data set's statistics)."""
+def as_scalar(value: float | np.ndarray, name: str, **bounds: Any) -> float:
+    """A finite Python float from a number or a one-element array (the data set's statistics),
+    within ``bounds`` (the keywords of :func:`fens.utility.checks.check_number`)."""
     array = np.asarray(value, dtype=np.float64)
     if array.size != 1:
         raise ValueError(f"{name} must be a single number, got an array of shape {array.shape}")
-    return float(array.reshape(()))
+    return check_number(name, float(array.reshape(())), **bounds)
+
+
+def summarize_values(values: np.ndarray, fmt: str = "d", most: int = 6) -> str:
+    """``values`` as ``[a, b, c]``, or ``[a, b, c, ..., z]`` (with their count) when there are
+    more than ``most``: for reprs that stay one line whatever the number of neurons."""
+    values = np.asarray(values).ravel()
+    shown = [format(v, fmt) for v in values.tolist()]
+    if len(shown) <= most:
+        return f"[{', '.join(shown)}]"
+    return f"{len(shown)} [{', '.join(shown[: most - 2])}, ..., {shown[-1]}]"

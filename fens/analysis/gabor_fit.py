@@ -16,6 +16,8 @@ from scipy import ndimage, optimize
 
 from fens.analysis._model import check_image
 from fens.simulate.neurons import gabor
+from fens.utility.checks import check_int
+from fens.utility.deprecation import deprecated_arguments
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,19 @@ class GaborFit:
         """The fitted Gabor as a ``(height, width)`` float64 image."""
         return _render(_vector(self), shape)
 
+    def __repr__(self) -> str:
+        x, y = self.center
+        return (
+            f"GaborFit(center=({x:.1f}, {y:.1f}) px, size={self.size:.2f} px, "
+            f"aspect={self.aspect:.2f}, orientation={np.degrees(self.orientation):.1f} deg, "
+            f"spatial_frequency={self.spatial_frequency:.3f} cycles/px, "
+            f"phase={np.degrees(self.phase):.0f} deg, amplitude={self.amplitude:.3g}, "
+            f"offset={self.offset:.3g}, r2={self.r2:.3f})"
+        )
 
-def fit_gabor(image: np.ndarray, n_sizes: int = 3) -> GaborFit:
+
+@deprecated_arguments(positional=("n_sizes",))
+def fit_gabor(image: np.ndarray, *, n_sizes: int = 3) -> GaborFit:
     """Least-squares fit of a Gabor function to ``image``.
 
     Args:
@@ -63,8 +76,7 @@ def fit_gabor(image: np.ndarray, n_sizes: int = 3) -> GaborFit:
         (``scipy.optimize.least_squares``, trust-region reflective, bounded).
     """
     image = check_image(image, "image")
-    if n_sizes < 1:
-        raise ValueError(f"n_sizes must be a positive integer, got {n_sizes}")
+    n_sizes = check_int("n_sizes", n_sizes)
     if not np.ptp(image) > 0:
         raise ValueError("cannot fit a Gabor to a constant image")
     height, width = image.shape

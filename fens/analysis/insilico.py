@@ -14,6 +14,7 @@ Journal of Neuroscience).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,15 +24,19 @@ from numpy.typing import ArrayLike
 from torch import nn
 from tqdm.auto import tqdm
 
-from fens.analysis._model import as_neuron_ids, prepare_model
+from fens.analysis._model import as_neuron_indices, prepare_model, summarize_values
+from fens.utility.checks import check_int, check_number
+from fens.utility.deprecation import deprecated_arguments
 
 IMAGE_SHAPE = (36, 64)
 
 
+@deprecated_arguments(positional=("shape", "contrast", "mean", "center"))
 def grating(
     orientation: ArrayLike,
     spatial_frequency: ArrayLike,
     phase: ArrayLike = 0.0,
+    *,
     shape: tuple[int, int] = IMAGE_SHAPE,
     contrast: float = 1.0,
     mean: float = 127.5,
@@ -54,8 +59,8 @@ def grating(
         ``(*batch, height, width)`` float64, where ``batch`` is the broadcast shape of
         ``orientation``, ``spatial_frequency`` and ``phase`` (empty for three numbers).
     """
-    if not 0.0 <= contrast <= 1.0:
-        raise ValueError(f"contrast must be a Michelson contrast in [0, 1], got {contrast}")
+    contrast = check_number("contrast", contrast, minimum=0, maximum=1)
+    mean = check_number("mean", mean)
     height, width = shape
     cx, cy = ((width - 1) / 2, (height - 1) / 2) if center is None else center
     theta, frequency, phi = np.broadcast_arrays(
@@ -67,9 +72,11 @@ def grating(
     return mean * (1.0 + contrast * np.cos(2 * np.pi * frequency * u + phi))
 
 
+@deprecated_arguments(positional=("n_frames", "cycles", "shape", "contrast", "mean"))
 def drifting_grating(
     orientation: float,
     spatial_frequency: float,
+    *,
     n_frames: int = 16,
     cycles: float = 1.0,
     shape: tuple[int, int] = IMAGE_SHAPE,
@@ -81,13 +88,20 @@ def drifting_grating(
     Frame ``t`` is :func:`grating` at phase ``-2 pi cycles t / n_frames``: over the sequence the
     bars move ``cycles`` periods in the direction ``orientation``.
 
+    Args:
+        orientation, spatial_frequency, shape, contrast, mean: as in :func:`grating`.
+        n_frames: frames in the sequence.
+        cycles: carrier periods the bars move over the sequence.
+
     Returns:
         ``(n_frames, height, width)`` float64.
     """
-    if n_frames < 1:
-        raise ValueError(f"n_frames must be a positive integer, got {n_frames}")
+    n_frames = check_int("n_frames", n_frames)
+    cycles = check_number("cycles", cycles)
     phases = -2 * np.pi * cycles * np.arange(n_frames) / n_frames
-    return grating(orientation, spatial_frequency, phases, shape, contrast, mean)
+    return grating(
+        orientation, spatial_frequency, phases, shape=shape, contrast=contrast, mean=mean
+    )
 
 
 @dataclass(frozen=True)
@@ -99,15 +113,33 @@ class TuningCurves:
             or averaged over the grating's phase (``reduce``).
         orientations: ``(n_orientations,)`` radians.
         spatial_frequencies: ``(n_spatial_frequencies,)`` cycles per pixel.
-        neuron_ids: ``(n_neurons,)`` the model's neuron indices.
+        neuron_indices: ``(n_neurons,)`` the neurons' column indices into the model's output.
         reduce: ``'max'`` or ``'mean'`` over phase.
     """
 
     responses: np.ndarray
     orientations: np.ndarray
     spatial_frequencies: np.ndarray
-    neuron_ids: np.ndarray
+    neuron_indices: np.ndarray
     reduce: str
+
+    @property
+    def neuron_ids(self) -> np.ndarray:
+        """Deprecated name of :attr:`neuron_indices`."""
+        warnings.warn(
+            "TuningCurves.neuron_ids is deprecated; write TuningCurves.neuron_indices",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.neuron_indices
+
+    def __repr__(self) -> str:
+        return (
+            f"TuningCurves(responses {self.responses.shape} (neurons, orientations, "
+            f"frequencies), {len(self.orientations)} orientations, spatial frequencies "
+            f"{summarize_values(self.spatial_frequencies, '.3g')} cycles/pixel, "
+            f"neurons {summarize_values(self.neuron_indices)}, reduce={self.reduce!r})"
+        )
 
     def preferred_spatial_frequency(self) -> np.ndarray:
         """``(n_neurons,)`` the spatial frequency (cycles/pixel) of each neuron's largest
@@ -122,12 +154,29 @@ class TuningCurves:
         return self.responses[np.arange(len(best)), :, best]
 
 
+@deprecated_arguments(
+    renamed={"neuron_ids": "neuron_indices"},
+    positional=(
+        "orientations",
+        "spatial_frequencies",
+        "phases",
+        "neuron_indices",
+        "reduce",
+        "shape",
+        "contrast",
+        "mean",
+        "batch_size",
+        "device",
+        "progress",
+    ),
+)
 def tuning_curves(
     model: nn.Module,
+    *,
     orientations: int | ArrayLike = 16,
     spatial_frequencies: ArrayLike = (0.04, 0.06, 0.09, 0.13, 0.2),
     phases: int | ArrayLike = 8,
-    neuron_ids: Sequence[int] | np.ndarray | None = None,
+    neuron_indices: Sequence[int] | np.ndarray | None = None,
     reduce: str = "max",
     shape: tuple[int, int] = IMAGE_SHAPE,
     contrast: float = 1.0,
@@ -144,7 +193,8 @@ def tuning_curves(
         orientations: radians, or a number ``n`` of orientations ``pi k / n``, k = 0..n-1.
         spatial_frequencies: cycles per pixel.
         phases: radians, or a number ``n`` of phases ``2 pi k / n``.
-        neuron_ids: the neurons to keep; ``None``: all.
+        neuron_indices: the neurons to keep, column indices into the model's output;
+            ``None``: all.
         reduce: ``'max'`` (the response at the best phase, which for a simple cell is the
             peak of its modulation) or ``'mean'`` over phases.
         shape, contrast, mean: of the gratings (:func:`grating`); to stay in the range the
@@ -159,8 +209,7 @@ def tuning_curves(
     """
     if reduce not in ("max", "mean"):
         raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    batch_size = check_int("batch_size", batch_size)
     theta = _grid(orientations, np.pi, "orientations")
     phi = _grid(phases, 2 * np.pi, "phases")
     frequency = np.atleast_1d(np.asarray(spatial_frequencies, dtype=np.float64))
@@ -168,7 +217,12 @@ def tuning_curves(
         raise ValueError(f"spatial_frequencies must be positive numbers, got {frequency}")
     # Every (orientation, frequency, phase) combination, flattened in that order.
     stimuli = grating(
-        theta[:, None, None], frequency[None, :, None], phi[None, None, :], shape, contrast, mean
+        theta[:, None, None],
+        frequency[None, :, None],
+        phi[None, None, :],
+        shape=shape,
+        contrast=contrast,
+        mean=mean,
     ).reshape(-1, *shape)  # (O*F*P, H, W)
     device = prepare_model(model, device)
     chunks = []
@@ -178,14 +232,14 @@ def tuning_curves(
             batch = torch.tensor(stimuli[start : start + batch_size], dtype=torch.float32)
             chunks.append(model(batch[:, None].to(device)).cpu().numpy())  # (b, N)
     responses = np.concatenate(chunks)  # (O*F*P, N)
-    ids = as_neuron_ids(neuron_ids, responses.shape[1])
+    ids = as_neuron_indices(neuron_indices, responses.shape[1])
     responses = responses[:, ids].reshape(len(theta), len(frequency), len(phi), len(ids))
     reduced = responses.max(axis=2) if reduce == "max" else responses.mean(axis=2)  # (O, F, n)
     return TuningCurves(
         responses=reduced.transpose(2, 0, 1).astype(np.float64),  # (n, O, F)
         orientations=theta,
         spatial_frequencies=frequency,
-        neuron_ids=ids,
+        neuron_indices=ids,
         reduce=reduce,
     )
 
@@ -258,8 +312,7 @@ def orientation_difference(a: ArrayLike, b: ArrayLike) -> np.ndarray:
 def _grid(values: int | ArrayLike, period: float, name: str) -> np.ndarray:
     """``n`` evenly spaced values over ``[0, period)`` for an int, else the values given."""
     if isinstance(values, (int, np.integer)):
-        if values < 1:
-            raise ValueError(f"{name} must be a positive number of values, got {values}")
+        values = check_int(name, values)
         return period * np.arange(values) / values
     grid = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if grid.ndim != 1:

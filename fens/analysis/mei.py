@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from fens.analysis._model import (
-    as_neuron_ids,
+    as_neuron_indices,
     as_scalar,
     check_image,
     frozen,
@@ -35,8 +35,11 @@ from fens.analysis._model import (
     own_responses,
     prepare_model,
 )
+from fens.utility.checks import check_int, check_number
+from fens.utility.deprecation import deprecated_arguments
 
 
+@deprecated_arguments(positional=("blur_sigma", "stop_patience", "stop_tolerance"))
 def generate_mei(
     model: nn.Module,
     input_image: np.ndarray,
@@ -47,25 +50,30 @@ def generate_mei(
     lr: float = 1.0,
     device: str | torch.device | None = None,
     disable_progress_bar: bool = False,
+    *,
+    progress: bool = True,
     blur_sigma: float | None = None,
     stop_patience: int | None = None,
     stop_tolerance: float = 1e-4,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The MEI of one neuron, by gradient ascent from ``input_image``.
+    """The MEI of one neuron, by gradient ascent from ``input_image`` (the FENS 2022 signature;
+    :func:`generate_meis` does many neurons at once).
 
     Args:
         model: maps images ``(batch, 1, height, width)`` to responses ``(batch, n_neurons)``;
             put in evaluation mode and moved to ``device``.
         input_image: ``(height, width)`` starting image, not constant (its scale sets the
             effective step size, see the module's docstring).
-        neuron_idx: index of the neuron.
+        neuron_idx: the neuron's column index into the model's output.
         iterations: number of gradient steps (at most; see ``stop_patience``).
         mean_constr: mean pixel value of the image the model sees (model input units, e.g. the
             training images' mean).
         std_constr: standard deviation of its pixels (e.g. a tenth of the training images').
         lr: SGD learning rate (momentum 0.9).
         device: where to compute (:func:`fens.utility.device.resolve_device`).
-        disable_progress_bar: hide the tqdm progress bar.
+        disable_progress_bar: the 2022 notebook's switch: ``True`` hides the progress bar, as
+            ``progress=False`` does.
+        progress: show a tqdm progress bar over the steps.
         blur_sigma, stop_patience, stop_tolerance: as in :func:`generate_meis`.
 
     Returns:
@@ -76,7 +84,7 @@ def generate_mei(
     image = check_image(input_image)
     activations, meis = generate_meis(
         model,
-        [neuron_idx],
+        neuron_indices=[neuron_idx],
         input_images=image[None],
         iterations=iterations,
         mean_constr=mean_constr,
@@ -86,16 +94,19 @@ def generate_mei(
         stop_patience=stop_patience,
         stop_tolerance=stop_tolerance,
         device=device,
-        progress=not disable_progress_bar,
+        progress=progress and not disable_progress_bar,
     )
     return activations[0], meis[0]
 
 
+@deprecated_arguments(
+    renamed={"neuron_ids": "neuron_indices"}, positional=("neuron_indices", "input_images")
+)
 def generate_meis(
     model: nn.Module,
-    neuron_ids: Sequence[int] | np.ndarray,
-    input_images: np.ndarray | None = None,
     *,
+    neuron_indices: Sequence[int] | np.ndarray,
+    input_images: np.ndarray | None = None,
     iterations: int = 1000,
     mean_constr: float,
     std_constr: float,
@@ -111,8 +122,8 @@ def generate_meis(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One MEI per neuron, ``batch_size`` neurons optimised together.
 
-    Image ``i`` of a batch is optimised for neuron ``neuron_ids[i]`` alone: the loss is the sum
-    over the batch of each image's own neuron's negative response, and each image is
+    Image ``i`` of a batch is optimised for neuron ``neuron_indices[i]`` alone: the loss is the
+    sum over the batch of each image's own neuron's negative response, and each image is
     renormalised on its own, so in evaluation mode (where batch norm treats the images of a
     batch independently) image ``i`` follows the same path as when optimised alone, and the
     optimiser's update is elementwise. Batched and one-at-a-time runs with the same seed or the
@@ -121,7 +132,8 @@ def generate_meis(
     Args:
         model: maps images ``(batch, 1, height, width)`` to responses ``(batch, n_neurons)``;
             put in evaluation mode and moved to ``device``.
-        neuron_ids: ``(n,)`` neuron indices, one MEI each (repeats allowed).
+        neuron_indices: ``(n,)`` the neurons' column indices into the model's output, one MEI
+            each (repeats allowed).
         input_images: ``(n, height, width)`` starting images, or one ``(height, width)`` image
             for all; ``None``: Gaussian white noise at the constrained mean and standard
             deviation, drawn for neuron ``k`` from ``numpy.random.default_rng([seed, k])``, so a
@@ -137,7 +149,7 @@ def generate_meis(
         stop_patience: if given, an image stops being optimised once its activation has not
             risen above its best by more than ``stop_tolerance`` (relative) for this many steps;
             its MEI is the image at that point.
-        stop_tolerance: relative rise that counts as still rising.
+        stop_tolerance: relative rise that counts as still rising, >= 0.
         image_shape: ``(height, width)`` of the noise starts (when ``input_images`` is None).
         batch_size: images optimised together (memory grows with it).
         device: where to compute (:func:`fens.utility.device.resolve_device`).
@@ -148,23 +160,20 @@ def generate_meis(
         before each step, NaN after an early stop; ``meis``: ``(n, height, width)`` float64
         images with exactly the constrained mean and standard deviation.
     """
-    if iterations < 1:
-        raise ValueError(f"iterations must be a positive integer, got {iterations}")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-    if blur_sigma is not None and blur_sigma <= 0:
-        raise ValueError(f"blur_sigma must be > 0 or None, got {blur_sigma}")
-    if stop_patience is not None and stop_patience < 1:
-        raise ValueError(f"stop_patience must be a positive integer or None, got {stop_patience}")
+    iterations = check_int("iterations", iterations)
+    lr = check_number("lr", lr, minimum=0, exclusive_minimum=True)
+    batch_size = check_int("batch_size", batch_size)
+    blur_sigma = check_number(
+        "blur_sigma", blur_sigma, minimum=0, exclusive_minimum=True, optional=True
+    )
+    stop_patience = check_int("stop_patience", stop_patience, optional=True)
+    stop_tolerance = check_number("stop_tolerance", stop_tolerance, minimum=0)
+    seed = check_int("seed", seed, minimum=0, optional=True)
     mean_constr = as_scalar(mean_constr, "mean_constr")
-    std_constr = as_scalar(std_constr, "std_constr")
-    if std_constr <= 0:
-        raise ValueError(f"std_constr must be > 0, got {std_constr}")
+    std_constr = as_scalar(std_constr, "std_constr", minimum=0, exclusive_minimum=True)
     shape = tuple(image_shape if input_images is None else np.shape(input_images)[-2:])
     device = prepare_model(model, device)
-    ids = as_neuron_ids(neuron_ids, n_neurons_of(model, shape, device))
+    ids = as_neuron_indices(neuron_indices, n_neurons_of(model, shape, device))
     starts = _starting_images(ids, input_images, shape, mean_constr, std_constr, seed)
 
     activations = np.full((len(ids), iterations), np.nan)
@@ -192,10 +201,15 @@ def generate_meis(
     return activations, meis
 
 
+@deprecated_arguments(
+    renamed={"neuron_ids": "neuron_indices"},
+    positional=("meis", "neuron_indices", "device", "normalize"),
+)
 def cross_activation(
     model: nn.Module,
+    *,
     meis: np.ndarray,
-    neuron_ids: Sequence[int] | np.ndarray,
+    neuron_indices: Sequence[int] | np.ndarray,
     device: str | torch.device | None = None,
     normalize: bool = True,
 ) -> np.ndarray:
@@ -204,8 +218,9 @@ def cross_activation(
     Args:
         model: as in :func:`generate_meis`.
         meis: ``(n_meis, height, width)`` images in model input units.
-        neuron_ids: ``(n_neurons,)`` indices of the neurons whose responses are read out
-            (typically the neurons the MEIs were made for, in the same order).
+        neuron_indices: ``(n_neurons,)`` column indices into the model's output of the neurons
+            whose responses are read out (typically the neurons the MEIs were made for, in the
+            same order).
         device: where to compute.
         normalize: divide each neuron's column by its largest value over the MEIs (as in the
             FENS 2022 course), so a neuron's own MEI scores 1 when it is its best.
@@ -219,7 +234,7 @@ def cross_activation(
     device = prepare_model(model, device)
     with torch.no_grad():
         responses = model(torch.tensor(meis, device=device)[:, None]).cpu().numpy()  # (M, N)
-    ids = as_neuron_ids(neuron_ids, responses.shape[1])
+    ids = as_neuron_indices(neuron_indices, responses.shape[1])
     activations = responses[:, ids].astype(np.float64)
     if normalize:
         activations = activations / activations.max(axis=0, keepdims=True)

@@ -1,7 +1,8 @@
 """Figures the chapters draw: images, correlation histograms and scatters, MEIs.
 
-Every helper draws into the Axes it is given (or a new figure) and returns it, never calls
-``plt.show()``; the caller decides where a figure goes.
+Every helper takes the data it draws by position and every option by keyword (``ax=``,
+``title=``, ...), draws into the Axes it is given (or a new figure) and returns it, and never
+calls ``plt.show()``; the caller decides where a figure goes.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from fens.utility.checks import check_int, check_number
+from fens.utility.deprecation import deprecated_arguments
 
+
+@deprecated_arguments(positional=("titles", "center", "ncols", "cmap", "colorbar", "panel_size"))
 def plot_images(
     images: np.ndarray,
+    *,
     titles: Sequence[str] | None = None,
     center: float | None = 0.0,
     ncols: int = 5,
@@ -47,6 +53,8 @@ def plot_images(
         raise ValueError(f"expected images of shape (n, height, width), got {images.shape}")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(titles)} titles for {len(images)} images")
+    ncols = check_int("ncols", ncols)
+    panel_size = check_number("panel_size", panel_size, minimum=0, exclusive_minimum=True)
     if center is None:
         vmin, vmax = images.min(), images.max()
     else:
@@ -75,8 +83,10 @@ def plot_images(
     return fig
 
 
+@deprecated_arguments(positional=("ax", "bins", "label", "color"))
 def plot_correlation_histogram(
     correlations: np.ndarray,
+    *,
     ax: Axes | None = None,
     bins: int | np.ndarray = 40,
     label: str | None = None,
@@ -108,9 +118,11 @@ def plot_correlation_histogram(
     return ax
 
 
+@deprecated_arguments(positional=("ax", "title"))
 def plot_predicted_vs_actual(
     predicted: np.ndarray,
     actual: np.ndarray,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
@@ -139,9 +151,11 @@ def plot_predicted_vs_actual(
     return ax
 
 
+@deprecated_arguments(positional=("label_x", "label_y", "ax"))
 def plot_model_comparison(
     correlations_x: np.ndarray,
     correlations_y: np.ndarray,
+    *,
     label_x: str = "LN",
     label_y: str = "CNN",
     ax: Axes | None = None,
@@ -176,9 +190,11 @@ def plot_model_comparison(
     return ax
 
 
+@deprecated_arguments(positional=("title", "center"))
 def plot_mei(
     mei: np.ndarray,
     activations: np.ndarray,
+    *,
     title: str | None = None,
     center: float | None = None,
 ) -> Figure:
@@ -212,12 +228,21 @@ def plot_mei(
     return fig
 
 
+@deprecated_arguments(renamed={"neuron_ids": "neuron_indices"}, positional=("neuron_indices", "ax"))
 def plot_cross_activation(
-    activations: np.ndarray, neuron_ids: Sequence[int] | None = None, ax: Axes | None = None
+    activations: np.ndarray,
+    *,
+    neuron_indices: Sequence[int] | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """The ``(n_meis, n_neurons)`` matrix of :func:`fens.analysis.cross_activation`, MEIs as
-    rows, with a colour bar; ``neuron_ids`` label the columns (and the rows when there is one
-    MEI per neuron).
+    rows, with a colour bar.
+
+    Args:
+        activations: ``(n_meis, n_neurons)``, each column normalised to its maximum.
+        neuron_indices: the neurons' column indices into the model's output, labelling the
+            columns (and the rows when there is one MEI per neuron, in the same order).
+        ax: where to draw; ``None``: a new figure.
 
     Returns:
         The Axes.
@@ -229,10 +254,10 @@ def plot_cross_activation(
         _, ax = plt.subplots(figsize=(4.5, 4), layout="constrained")
     shown = ax.imshow(activations, cmap="gray", vmin=0)
     ax.figure.colorbar(shown, ax=ax, label="activation / neuron's maximum")
-    if neuron_ids is not None:
-        labels = [str(k) for k in neuron_ids]
+    if neuron_indices is not None:
+        labels = [str(k) for k in neuron_indices]
         if len(labels) != activations.shape[1]:
-            raise ValueError(f"got {len(labels)} neuron ids for {activations.shape[1]} columns")
+            raise ValueError(f"got {len(labels)} neuron indices for {activations.shape[1]} columns")
         ax.set_xticks(np.arange(len(labels)), labels, rotation=90)
         if activations.shape[0] == len(labels):  # the MEIs of the same neurons, in order
             ax.set_yticks(np.arange(len(labels)), labels)
@@ -241,8 +266,9 @@ def plot_cross_activation(
     return ax
 
 
+@deprecated_arguments(positional=("ax",))
 def plot_tuning_curve(
-    orientations: np.ndarray, responses: np.ndarray, ax: Axes | None = None, **line_kwargs
+    orientations: np.ndarray, responses: np.ndarray, *, ax: Axes | None = None, **line_kwargs
 ) -> Axes:
     """Orientation tuning curve(s), orientations in degrees.
 

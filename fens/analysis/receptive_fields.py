@@ -17,13 +17,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from fens.analysis._model import (
-    as_neuron_ids,
+    as_neuron_indices,
     check_image,
     frozen,
     n_neurons_of,
     own_responses,
     prepare_model,
 )
+from fens.utility.checks import check_int
+from fens.utility.deprecation import deprecated_arguments
 
 
 def generate_grad_rf(
@@ -32,12 +34,13 @@ def generate_grad_rf(
     input_image: np.ndarray,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
-    """The gradient receptive field of one neuron at ``input_image``.
+    """The gradient receptive field of one neuron at ``input_image`` (the FENS 2022 signature;
+    :func:`generate_grad_rfs` does many neurons at once).
 
     Args:
         model: maps images ``(batch, 1, height, width)`` to responses ``(batch, n_neurons)``;
             put in evaluation mode and moved to ``device``.
-        neuron_idx: index of the neuron.
+        neuron_idx: the neuron's column index into the model's output.
         input_image: ``(height, width)`` image the gradient is taken at, in the model's input
             units (raw 0..255 pixels for the course's models), e.g. a uniform image at the mean
             pixel value.
@@ -47,13 +50,20 @@ def generate_grad_rf(
     Returns:
         ``(height, width)`` float32 gradient, in response units per pixel unit.
     """
-    return generate_grad_rfs(model, input_image, neuron_ids=[neuron_idx], device=device)[0]
+    return generate_grad_rfs(
+        model, input_image=input_image, neuron_indices=[neuron_idx], device=device
+    )[0]
 
 
+@deprecated_arguments(
+    renamed={"neuron_ids": "neuron_indices"},
+    positional=("input_image", "neuron_indices", "device", "batch_size", "progress"),
+)
 def generate_grad_rfs(
     model: nn.Module,
+    *,
     input_image: np.ndarray,
-    neuron_ids: Sequence[int] | np.ndarray | None = None,
+    neuron_indices: Sequence[int] | np.ndarray | None = None,
     device: str | torch.device | None = None,
     batch_size: int = 64,
     progress: bool = False,
@@ -68,19 +78,19 @@ def generate_grad_rfs(
     Args:
         model: as in :func:`generate_grad_rf`.
         input_image: ``(height, width)`` image the gradients are taken at.
-        neuron_ids: indices of the neurons; ``None``: all of them.
+        neuron_indices: the neurons' column indices into the model's output; ``None``: all.
         device: where to compute, as in :func:`generate_grad_rf`.
         batch_size: neurons per pass (memory grows with it).
         progress: show a tqdm progress bar over the passes.
 
     Returns:
-        ``(n_neurons_chosen, height, width)`` float32 gradients, in the order of ``neuron_ids``.
+        ``(n_neurons_chosen, height, width)`` float32 gradients, in the order of
+        ``neuron_indices``.
     """
     image = check_image(input_image)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    batch_size = check_int("batch_size", batch_size)
     device = prepare_model(model, device)
-    ids = as_neuron_ids(neuron_ids, n_neurons_of(model, image.shape, device))
+    ids = as_neuron_indices(neuron_indices, n_neurons_of(model, image.shape, device))
     base = torch.tensor(image, dtype=torch.float32, device=device)[None, None]  # (1, 1, H, W)
     rfs = np.empty((len(ids), *image.shape), dtype=np.float32)
     starts = range(0, len(ids), batch_size)

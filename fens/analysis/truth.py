@@ -15,6 +15,7 @@ analyses of this package can be scored:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from torch import nn
 
-from fens.analysis._model import as_scalar
+from fens.analysis._model import as_scalar, summarize_values
 from fens.analysis.insilico import (
     orientation_difference,
     orientation_selectivity_index,
@@ -33,16 +34,38 @@ from fens.analysis.insilico import (
 from fens.analysis.mei import generate_meis
 from fens.analysis.receptive_fields import generate_grad_rfs
 from fens.simulate.neurons import GroundTruth
+from fens.utility.checks import check_int, check_number
+from fens.utility.deprecation import deprecated_arguments
 
 
+class TruthComparison(dict):
+    """The table of :func:`compare_to_truth`: a dict of ``(n,)`` arrays, one row per neuron,
+    that prints as its size and columns rather than every value."""
+
+    def __missing__(self, key: str) -> np.ndarray:
+        if key == "neuron_id":
+            warnings.warn(
+                "the compare_to_truth column 'neuron_id' is deprecated; read 'neuron_index'",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return self["neuron_index"]
+        raise KeyError(key)
+
+    def __repr__(self) -> str:
+        n = len(self["neuron_index"]) if "neuron_index" in self else 0
+        return f"TruthComparison({n} neurons; columns: {', '.join(self)})"
+
+
+@deprecated_arguments(positional=("n", "min_correlation"))
 def well_predicted_neurons(
-    correlations: np.ndarray, n: int = 64, min_correlation: float | None = None
+    correlations: np.ndarray, *, n: int = 64, min_correlation: float | None = None
 ) -> np.ndarray:
-    """Indices of the ``n`` best-predicted neurons, best first.
+    """Column indices of the ``n`` best-predicted neurons, best first.
 
     Args:
         correlations: ``(n_neurons,)`` per-neuron test correlations, e.g. from
-            ``fens.utility.measures.get_correlations(model, dataloaders['test'], per_neuron=True)``.
+            ``fens.measures.get_correlations(model, dataloaders['test'], per_neuron=True)``.
         n: how many to return at most.
         min_correlation: keep only neurons at least this well predicted.
 
@@ -52,16 +75,17 @@ def well_predicted_neurons(
     correlations = np.asarray(correlations, dtype=np.float64)
     if correlations.ndim != 1:
         raise ValueError(f"expected correlations of shape (n_neurons,), got {correlations.shape}")
-    if n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
+    n = check_int("n", n)
+    min_correlation = check_number("min_correlation", min_correlation, optional=True)
     order = np.argsort(-np.nan_to_num(correlations, nan=-np.inf), kind="stable")
     if min_correlation is not None:
         order = order[correlations[order] >= min_correlation]
     return order[:n].astype(np.int64)
 
 
+@deprecated_arguments(renamed={"neuron_ids": "neuron_indices"})
 def similarity_to_truth(
-    images: np.ndarray, truth: GroundTruth, neuron_ids: Sequence[int] | np.ndarray
+    images: np.ndarray, truth: GroundTruth, neuron_indices: Sequence[int] | np.ndarray
 ) -> np.ndarray:
     """Correlation of each image with its neuron's true optimal stimulus.
 
@@ -74,13 +98,14 @@ def similarity_to_truth(
     Args:
         images: ``(n, height, width)`` e.g. MEIs or gradient receptive fields.
         truth: the ground truth of the data set the model was trained on.
-        neuron_ids: ``(n,)`` the neuron of each image.
+        neuron_indices: ``(n,)`` the neuron of each image (its index in ``truth``, which is
+            its column in the model's output).
 
     Returns:
         ``(n,)`` correlations.
     """
     images = np.asarray(images, dtype=np.float64)
-    ids = np.asarray(neuron_ids)
+    ids = np.asarray(neuron_indices)
     if images.ndim != 3 or len(images) != len(ids):
         raise ValueError(
             f"expected images of shape ({len(ids)}, height, width) for {len(ids)} neurons, "
@@ -102,13 +127,17 @@ def similarity_to_truth(
     return np.where(truth.cell_type[ids] == "complex", complex_, simple)
 
 
+@deprecated_arguments(
+    renamed={"neuron_ids": "neuron_indices"},
+    positional=("truth", "neuron_indices", "image_mean", "image_std"),
+)
 def compare_to_truth(
     model: nn.Module,
+    *,
     truth: GroundTruth,
-    neuron_ids: Sequence[int] | np.ndarray,
+    neuron_indices: Sequence[int] | np.ndarray,
     image_mean: float,
     image_std: float,
-    *,
     mei_contrast: float = 0.1,
     mei_iterations: int = 500,
     mei_lr: float = 100.0,
@@ -120,7 +149,7 @@ def compare_to_truth(
     seed: int = 0,
     device: str | torch.device | None = None,
     progress: bool = True,
-) -> dict[str, np.ndarray]:
+) -> TruthComparison:
     """Score a model's receptive fields, MEIs and orientation preferences against the truth.
 
     For each chosen neuron (pick well-predicted ones, :func:`well_predicted_neurons`):
@@ -131,16 +160,16 @@ def compare_to_truth(
     Args:
         model: a model trained on the simulated data set ``truth`` belongs to.
         truth: :meth:`fens.simulate.GroundTruth.load` of that data set.
-        neuron_ids: ``(n,)`` the neurons to score.
+        neuron_indices: ``(n,)`` the neurons to score (indices of the simulated neurons, the
+            model's output columns).
         image_mean, image_std: the training images' pixel mean and standard deviation
             (``dataset.statistics.images.all.mean`` / ``.std``).
         mei_contrast: the MEIs' pixel standard deviation as a fraction of ``image_std``
             (the course uses a tenth).
         mei_iterations, mei_lr, mei_blur_sigma: :func:`fens.analysis.generate_meis`'s
             ``iterations``, ``lr`` and ``blur_sigma``. The default ``lr`` of 100 is the seed
-            notebook's for MEIs at a tenth of the image contrast: with ``lr=1`` the image of a
-            trained ``sota_cnn`` barely leaves its starting noise in 200 steps (MEI-truth
-            correlation 0.01 against 0.84 at ``lr=100``, 32 simple cells, measured).
+            notebook's for MEIs at a tenth of the image contrast; with ``lr=1`` the MEIs of a
+            trained ``sota_cnn`` barely leave their starting noise (``bench/README.md``).
         orientations: number of grating orientations over 180 degrees.
         spatial_frequencies: grating spatial frequencies, cycles per pixel.
         osi_threshold: a neuron counts as orientation tuned when the ``1 - circular variance``
@@ -152,25 +181,31 @@ def compare_to_truth(
         progress: show tqdm progress bars.
 
     Returns:
-        A table, a dict of ``(n,)`` arrays: ``neuron_id``, ``cell_type``,
+        A :class:`TruthComparison`, a dict of ``(n,)`` arrays: ``neuron_index``, ``cell_type``,
         ``grad_rf_correlation`` and ``mei_correlation`` (:func:`similarity_to_truth`),
         ``mei_activation`` (the model's response to the MEI at the last step),
         ``true_orientation`` and ``model_orientation`` (degrees in [0, 180)),
         ``orientation_error`` (degrees in [0, 90]), ``osi``, ``tuned`` (bool), and
         ``prediction_correlation`` when ``correlations`` is given.
     """
-    ids = np.atleast_1d(np.asarray(neuron_ids)).astype(np.int64)
+    ids = np.atleast_1d(np.asarray(neuron_indices)).astype(np.int64)
     if ids.ndim != 1 or np.any((ids < 0) | (ids >= truth.n_neurons)):
         raise ValueError(
-            f"neuron_ids must index the {truth.n_neurons} simulated neurons, got {neuron_ids!r}"
+            f"neuron_indices must index the {truth.n_neurons} simulated neurons, "
+            f"got {summarize_values(np.asarray(neuron_indices))}"
         )
     shape = truth.filters.shape[2:]
-    mean, std = as_scalar(image_mean, "image_mean"), as_scalar(image_std, "image_std")
+    mean = as_scalar(image_mean, "image_mean")
+    std = as_scalar(image_std, "image_std", minimum=0, exclusive_minimum=True)
+    mei_contrast = check_number("mei_contrast", mei_contrast, minimum=0, exclusive_minimum=True)
+    osi_threshold = check_number("osi_threshold", osi_threshold, minimum=0, maximum=1)
 
-    grad_rfs = generate_grad_rfs(model, np.full(shape, mean), ids, device=device)
+    grad_rfs = generate_grad_rfs(
+        model, input_image=np.full(shape, mean), neuron_indices=ids, device=device
+    )
     activations, meis = generate_meis(
         model,
-        ids,
+        neuron_indices=ids,
         iterations=mei_iterations,
         mean_constr=mean,
         std_constr=mei_contrast * std,
@@ -185,7 +220,7 @@ def compare_to_truth(
         model,
         orientations=orientations,
         spatial_frequencies=spatial_frequencies,
-        neuron_ids=ids,
+        neuron_indices=ids,
         shape=shape,
         contrast=min(1.0, np.sqrt(2) * std / mean),
         mean=mean,
@@ -197,29 +232,32 @@ def compare_to_truth(
     evoked = curve - curve.min(axis=1, keepdims=True)
     osi = orientation_selectivity_index(np.maximum(evoked, 1e-12), curves.orientations)
     true_orientation = truth.orientation[ids]
-    table = {
-        "neuron_id": ids,
-        "cell_type": truth.cell_type[ids],
-        "grad_rf_correlation": similarity_to_truth(grad_rfs, truth, ids),
-        "mei_correlation": similarity_to_truth(meis, truth, ids),
-        "mei_activation": activations[np.arange(len(ids)), _last_finite(activations)],
-        "true_orientation": np.degrees(true_orientation),
-        "model_orientation": np.degrees(model_orientation),
-        "orientation_error": np.degrees(
-            orientation_difference(model_orientation, true_orientation)
-        ),
-        "osi": osi,
-        "tuned": osi >= osi_threshold,
-    }
+    table = TruthComparison(
+        {
+            "neuron_index": ids,
+            "cell_type": truth.cell_type[ids],
+            "grad_rf_correlation": similarity_to_truth(grad_rfs, truth, ids),
+            "mei_correlation": similarity_to_truth(meis, truth, ids),
+            "mei_activation": activations[np.arange(len(ids)), _last_finite(activations)],
+            "true_orientation": np.degrees(true_orientation),
+            "model_orientation": np.degrees(model_orientation),
+            "orientation_error": np.degrees(
+                orientation_difference(model_orientation, true_orientation)
+            ),
+            "osi": osi,
+            "tuned": osi >= osi_threshold,
+        }
+    )
     if correlations is not None:
         table["prediction_correlation"] = np.asarray(correlations, dtype=np.float64)[ids]
     return table
 
 
+@deprecated_arguments(positional=("within_deg",))
 def summarize_truth_comparison(
-    table: dict[str, np.ndarray], within_deg: float = 15.0
+    table: dict[str, np.ndarray], *, within_deg: float = 15.0
 ) -> dict[str, float]:
-    """Summary numbers of a :func:`compare_to_truth` table.
+    """Summary numbers of a :func:`compare_to_truth` table (or of a subset of its rows).
 
     Returns:
         ``median_mei_correlation_simple`` / ``_complex``, ``median_grad_rf_correlation_simple``
@@ -227,6 +265,7 @@ def summarize_truth_comparison(
         tuned neurons whose preferred orientation is within ``within_deg`` degrees of the true
         one; NaN if none is tuned).
     """
+    within_deg = check_number("within_deg", within_deg, minimum=0, maximum=90)
     simple = table["cell_type"] == "simple"
     complex_ = table["cell_type"] == "complex"
     tuned = table["tuned"]
@@ -245,11 +284,12 @@ def summarize_truth_comparison(
     }
 
 
-def plot_truth_comparison(table: dict[str, np.ndarray], within_deg: float = 15.0) -> Figure:
+@deprecated_arguments(positional=("within_deg",))
+def plot_truth_comparison(table: dict[str, np.ndarray], *, within_deg: float = 15.0) -> Figure:
     """Three panels: MEI-truth correlations by cell type (medians marked), model vs true
     preferred orientation, and the orientation errors of tuned neurons (``within_deg`` marked).
     """
-    summary = summarize_truth_comparison(table, within_deg)
+    summary = summarize_truth_comparison(table, within_deg=within_deg)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     ax = axes[0]
     bins = np.linspace(-1, 1, 41)

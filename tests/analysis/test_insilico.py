@@ -81,7 +81,7 @@ def test_tuning_curves_peak_at_the_filters_orientation(gabor_model):
         orientations=16,
         spatial_frequencies=[0.1],
         reduce="mean",
-        neuron_ids=[1],
+        neuron_indices=[1],
         mean=IMAGE_MEAN,
         contrast=0.2,
         device="cpu",

@@ -46,14 +46,16 @@ def test_batched_and_one_at_a_time_meis_are_the_same(small_cnn):
     ids = [5, 0, 3, 0]
     options = dict(iterations=25, mean_constr=MEAN, std_constr=STD, lr=10.0, seed=7)
     options |= dict(device="cpu", progress=False, blur_sigma=1.0)
-    batched_activations, batched = generate_meis(small_cnn, ids, batch_size=3, **options)
+    batched_activations, batched = generate_meis(
+        small_cnn, neuron_indices=ids, batch_size=3, **options
+    )
     for i, k in enumerate(ids):
-        activations, alone = generate_meis(small_cnn, [k], **options)
+        activations, alone = generate_meis(small_cnn, neuron_indices=[k], **options)
         np.testing.assert_allclose(alone[0], batched[i], rtol=0, atol=1e-3 * STD)
         np.testing.assert_allclose(activations[0], batched_activations[i], rtol=1e-4)
     # A neuron's noise start depends on the seed and the neuron, not on its companions.
     np.testing.assert_allclose(batched[1], batched[3], rtol=0, atol=1e-3 * STD)
-    other_seed = generate_meis(small_cnn, [5], **(options | {"seed": 8}))[1]
+    other_seed = generate_meis(small_cnn, neuron_indices=[5], **(options | {"seed": 8}))[1]
     assert np.abs(other_seed[0] - batched[0]).max() > 0.1 * STD
 
 
@@ -64,8 +66,8 @@ def test_generate_mei_is_generate_meis_from_the_same_start(small_cnn):
     )
     many_activations, meis = generate_meis(
         small_cnn,
-        [2, 4],
-        np.stack([start, start]),
+        neuron_indices=[2, 4],
+        input_images=np.stack([start, start]),
         iterations=15,
         mean_constr=MEAN,
         std_constr=STD,
@@ -87,8 +89,8 @@ def test_blurring_the_gradient_gives_smoother_meis():
     def neighbour_correlation(image):
         return np.corrcoef(image[:, 1:].ravel(), image[:, :-1].ravel())[0, 1]
 
-    plain = generate_meis(model, [0], **options)[1][0]
-    blurred = generate_meis(model, [0], blur_sigma=2.0, **options)[1][0]
+    plain = generate_meis(model, neuron_indices=[0], **options)[1][0]
+    blurred = generate_meis(model, neuron_indices=[0], blur_sigma=2.0, **options)[1][0]
     assert neighbour_correlation(plain) < 0.2  # the white-noise weight itself
     assert neighbour_correlation(blurred) > neighbour_correlation(plain) + 0.4
 
@@ -97,7 +99,7 @@ def test_optimisation_stops_when_the_activation_stops_rising(gabor_model):
     model, _ = gabor_model
     activations, meis = generate_meis(
         model,
-        [0, 2],
+        neuron_indices=[0, 2],
         iterations=400,
         mean_constr=MEAN,
         std_constr=STD,
@@ -120,11 +122,13 @@ def test_optimisation_stops_when_the_activation_stops_rising(gabor_model):
 def test_cross_activation_is_normalised_per_neuron(gabor_model):
     model, filters = gabor_model
     meis = MEAN + STD * filters / filters.std(axis=(1, 2), keepdims=True)
-    raw = cross_activation(model, meis, [0, 1, 2], device="cpu", normalize=False)
+    raw = cross_activation(
+        model, meis=meis, neuron_indices=[0, 1, 2], device="cpu", normalize=False
+    )
     with torch.no_grad():
         expected = model(torch.tensor(meis, dtype=torch.float32)[:, None]).numpy()
     np.testing.assert_allclose(raw, expected, rtol=1e-6)
-    normalised = cross_activation(model, meis, [2, 0], device="cpu")
+    normalised = cross_activation(model, meis=meis, neuron_indices=[2, 0], device="cpu")
     np.testing.assert_allclose(normalised, expected[:, [2, 0]] / expected[:, [2, 0]].max(0))
     # Each Gabor neuron is driven most by its own Gabor.
     np.testing.assert_array_equal(raw.argmax(axis=0), [0, 1, 2])
@@ -138,11 +142,19 @@ def test_bad_arguments_are_refused_with_the_offending_value(gabor_model):
     with pytest.raises(ValueError, match="-1"):
         generate_mei(model, grey + np.eye(36, 64), -1, 10, MEAN, STD, device="cpu")
     with pytest.raises(ValueError, match=r"\[3\] are outside 0..2"):
-        generate_meis(model, [0, 3], mean_constr=MEAN, std_constr=STD, device="cpu")
+        generate_meis(
+            model, neuron_indices=[0, 3], mean_constr=MEAN, std_constr=STD, device="cpu"
+        )
     with pytest.raises(ValueError, match="std_constr"):
-        generate_meis(model, [0], mean_constr=MEAN, std_constr=0.0, device="cpu")
+        generate_meis(model, neuron_indices=[0], mean_constr=MEAN, std_constr=0.0, device="cpu")
     with pytest.raises(ValueError, match=r"\(2, height, width\)"):
-        generate_meis(model, [0, 1], np.zeros((3, *IMAGE_SHAPE)), mean_constr=MEAN, std_constr=STD)
+        generate_meis(
+            model,
+            neuron_indices=[0, 1],
+            input_images=np.zeros((3, *IMAGE_SHAPE)),
+            mean_constr=MEAN,
+            std_constr=STD,
+        )
 
 
 def test_fast_and_reference_lurz_models_give_the_same_meis_and_keep_their_flags():
@@ -158,7 +170,9 @@ def test_fast_and_reference_lurz_models_give_the_same_meis_and_keep_their_flags(
     models[0].readout.sigma.requires_grad_(False)  # frozen by the user: stays frozen
     flags = [[p.requires_grad for p in model.parameters()] for model in models]
     options = dict(iterations=10, mean_constr=MEAN, std_constr=STD, lr=10.0, seed=0)
-    reference, fast = (generate_meis(m, [4, 1, 4], progress=False, **options) for m in models)
+    reference, fast = (
+        generate_meis(m, neuron_indices=[4, 1, 4], progress=False, **options) for m in models
+    )
     np.testing.assert_allclose(fast[0], reference[0], rtol=1e-4)
     np.testing.assert_allclose(fast[1], reference[1], rtol=0, atol=1e-3 * STD)
     assert [[p.requires_grad for p in model.parameters()] for model in models] == flags

@@ -77,7 +77,7 @@ def test_mei_with_its_activation_trace():
 
 
 def test_cross_activation_and_tuning_plots():
-    ax = plot_cross_activation(np.eye(3) * 0.5 + 0.5, neuron_ids=[4, 8, 15])
+    ax = plot_cross_activation(np.eye(3) * 0.5 + 0.5, neuron_indices=[4, 8, 15])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["4", "8", "15"]
     assert len(ax.figure.axes) == 2  # the matrix and its colour bar
     theta = np.arange(8) * np.pi / 8

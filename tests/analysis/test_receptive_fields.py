@@ -34,12 +34,14 @@ def test_gradient_rf_of_an_ln_model_is_its_weight_up_to_a_positive_scale(random_
 def test_batched_gradient_rfs_equal_the_one_neuron_function(small_cnn):
     image = np.random.default_rng(2).uniform(0, 255, IMAGE_SHAPE)
     ids = [4, 0, 2, 2]
-    batched = generate_grad_rfs(small_cnn, image, neuron_ids=ids, batch_size=3, device="cpu")
+    batched = generate_grad_rfs(
+        small_cnn, input_image=image, neuron_indices=ids, batch_size=3, device="cpu"
+    )
     one_by_one = np.stack([generate_grad_rf(small_cnn, k, image, device="cpu") for k in ids])
     assert np.abs(batched).max() > 0
     np.testing.assert_allclose(batched, one_by_one, rtol=1e-4, atol=1e-6 * np.abs(batched).max())
     # None means every neuron, in order.
-    everyone = generate_grad_rfs(small_cnn, image, device="cpu")
+    everyone = generate_grad_rfs(small_cnn, input_image=image, device="cpu")
     np.testing.assert_allclose(everyone[ids], batched, rtol=1e-4, atol=1e-9)
 
 
@@ -62,4 +64,4 @@ def test_bad_arguments_are_refused_with_the_offending_value(random_ln):
     with pytest.raises(ValueError, match=r"\[5\]"):
         generate_grad_rf(model, 5, image, device="cpu")
     with pytest.raises(ValueError, match="batch_size"):
-        generate_grad_rfs(model, image, batch_size=0, device="cpu")
+        generate_grad_rfs(model, input_image=image, batch_size=0, device="cpu")

@@ -82,10 +82,10 @@ def test_the_ground_truth_as_a_model_scores_perfectly(truth):
     np.testing.assert_array_equal(ids, [1, 3, 0, 2])
     table = compare_to_truth(
         TrueModel(truth),
-        truth,
-        ids,
-        IMAGE_MEAN,
-        IMAGE_STD,
+        truth=truth,
+        neuron_indices=ids,
+        image_mean=IMAGE_MEAN,
+        image_std=IMAGE_STD,
         mei_iterations=60,
         mei_lr=300.0,
         orientations=16,
@@ -94,7 +94,7 @@ def test_the_ground_truth_as_a_model_scores_perfectly(truth):
         device="cpu",
         progress=False,
     )
-    assert set(table) >= {"neuron_id", "mei_correlation", "orientation_error", "tuned"}
+    assert set(table) >= {"neuron_index", "mei_correlation", "orientation_error", "tuned"}
     assert all(len(column) == 4 for column in table.values())
     np.testing.assert_array_equal(table["cell_type"], CELL_TYPES[ids])
     np.testing.assert_array_equal(table["prediction_correlation"], correlations[ids])
