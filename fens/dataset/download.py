@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from tqdm.auto import tqdm
 
 from fens.dataset.errors import DatasetError
+from fens.utility.checks import check_int, check_number
 
 LURZ2020_URL = (
     "https://onedrive.live.com/download?cid=06D44059794C5B46"
@@ -95,15 +96,16 @@ def download_lurz2020(
         the one folder in the unpacked tree that holds both ``data/`` and ``meta/``.
 
     Raises:
+        ValueError: an argument is out of range (the message names it and shows the value).
         DatasetError: the server cannot be reached or answers with an error (the message names
             the URL and HTTP status), the transfer keeps breaking off, the size is wrong, the zip
             is corrupt or unsafe, or it holds no data set folder.
     """
-    for name, value in (("timeout", timeout), ("chunk_size", chunk_size)):
-        if value <= 0:
-            raise ValueError(f"{name} must be positive, got {value}")
-    if retries < 0 or retry_wait < 0:
-        raise ValueError(f"retries and retry_wait must be >= 0, got {retries} and {retry_wait}")
+    check_int("expected_size", expected_size, optional=True)
+    check_number("timeout", timeout, minimum=0, exclusive_minimum=True)
+    check_int("chunk_size", chunk_size)
+    check_int("retries", retries, minimum=0)
+    check_number("retry_wait", retry_wait, minimum=0)
     dest = Path(dest)
     root = dest / LURZ2020_FOLDER
     if root.exists():

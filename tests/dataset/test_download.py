@@ -316,3 +316,23 @@ def test_existing_folder_without_dataset_is_an_error_before_any_request(tmp_path
     with pytest.raises(DatasetError, match="holds no folder with both data/ and meta/"):
         download(tmp_path, url)
     assert behaviour.requests == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("timeout", 0, "timeout must be a positive number, got 0"),
+        ("timeout", float("nan"), "timeout must be a positive number, got nan"),
+        ("chunk_size", 0, "chunk_size must be a positive integer, got 0"),
+        ("retries", -1, "retries must be an integer >= 0, got -1"),
+        ("retry_wait", -0.5, "retry_wait must be a number >= 0, got -0.5"),
+        ("expected_size", 1.5, "expected_size must be a positive integer or None, got 1.5"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_request(
+    tmp_path, server, argument, value, message
+) -> None:
+    url, behaviour = server
+    with pytest.raises(ValueError, match=re.escape(message)):
+        download_lurz2020(tmp_path, url, progress=False, **{argument: value})
+    assert behaviour.requests == [] and list(tmp_path.iterdir()) == []
