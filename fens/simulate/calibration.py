@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from fens.simulate.neurons import GroundTruth
 from fens.measures import corr, oracle_corr
+from fens.simulate.neurons import GroundTruth
 
 
 def load_tier(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from fens.utility.checks import check_int, check_number
+
 
 @dataclass(frozen=True)
 class SimulationConfig:
@@ -50,22 +52,53 @@ class SimulationConfig:
     scan_idx: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_validation", "n_test_images", "n_neurons", "n_planes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("n_train", "n_validation", "n_test_images", "n_test_trials", "n_neurons"):
+            check_int(name, getattr(self, name))
+        check_int("n_planes", self.n_planes)
         if self.n_test_trials < 2 * self.n_test_images:
             raise ValueError(
                 f"n_test_trials must allow >= 2 repeats of each of the {self.n_test_images} "
                 f"test images, got {self.n_test_trials}"
             )
-        for name in ("complex_fraction", "normalized_fraction", "weak_fraction"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        for name in ("gamma_shape", "rate_median", "contrast_reference", "cortex_extent_um"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("complex_fraction", "normalized_fraction", "weak_fraction", "weak_gain"):
+            check_number(name, getattr(self, name), minimum=0, maximum=1)
+        check_number(
+            "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1
+        )
+        for name in (
+            "gamma_shape",
+            "rate_median",
+            "contrast_reference",
+            "cortex_extent_um",
+            "exponent_mean",
+        ):
+            check_number(name, getattr(self, name), minimum=0, exclusive_minimum=True)
+        for name in (
+            "exponent_sd",
+            "rate_log_sd",
+            "baseline_fraction",
+            "rf_scatter_px",
+            "private_gain_sd",
+            "shared_gain_sd",
+        ):
+            check_number(name, getattr(self, name), minimum=0)
+        for name in ("spatial_frequency_range", "depth_range_um"):
+            low, high = getattr(self, name)
+            check_number(f"{name}[0]", low, minimum=0)
+            check_number(f"{name}[1]", high, minimum=low)
+        for name in ("animal_id", "session", "scan_idx"):
+            check_int(name, getattr(self, name), minimum=0)
         if self.animal_id == 0:
-            raise ValueError("animal_id must be non-zero, got 0")
+            raise ValueError("animal_id must be non-zero (real animal ids are), got 0")
+
+    def __repr__(self) -> str:
+        """Only the fields that differ from the ``full`` preset (the defaults)."""
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != f.default
+        ]
+        return f"SimulationConfig({', '.join(changed)})"
 
     @property
     def n_trials(self) -> int:

@@ -155,6 +155,15 @@ class GroundTruth:
     def n_neurons(self) -> int:
         return len(self.cell_type)
 
+    def __repr__(self) -> str:
+        """Counts of each kind of neuron, not the arrays (the filters alone are N x 4608)."""
+        kinds = ", ".join(f"{kind}={int((self.cell_type == kind).sum())}" for kind in CELL_TYPES)
+        return (
+            f"GroundTruth(neurons={self.n_neurons}, {kinds}, "
+            f"normalized={int((self.normalization_strength > 0).sum())}, "
+            f"responsive={int(np.sum(self.responsive))}, image={tuple(self.filters.shape[2:])})"
+        )
+
     @cached_property
     def pools(self) -> np.ndarray:
         """``(N, 36 * 64)`` float32 normalisation pools (Gaussian weights summing to 1)."""

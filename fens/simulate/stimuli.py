@@ -20,6 +20,8 @@ from skimage.color import rgb2gray
 from skimage.transform import resize_local_mean
 from tqdm.auto import tqdm
 
+from fens.utility.checks import check_int, check_number
+
 # The photographs in scikit-image's wheel (file stems in skimage.data.data_dir); the synthetic
 # images there (chessboards, phantom, text, logos) are left out.
 PHOTOGRAPHS: tuple[str, ...] = (
@@ -110,8 +112,8 @@ def cut_patches(
     Returns:
         The :class:`Patches`, values rounded to integers in 0..255 like the real 8-bit stimuli.
     """
-    if n < 0:
-        raise ValueError(f"number of patches must be >= 0, got {n}")
+    check_int("n (the number of patches)", n, minimum=0)
+    check_number("min_contrast", min_contrast, minimum=0)
     height, width = IMAGE_SHAPE
     photos = [load_photograph(name) for name in PHOTOGRAPHS]
     weights = np.array([np.sqrt(p.size) for p in photos])

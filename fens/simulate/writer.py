@@ -29,6 +29,7 @@ from fens.simulate.config import PRESETS, SimulationConfig
 from fens.simulate.neurons import GROUND_TRUTH_DIR, draw_population
 from fens.simulate.responses import noisy_responses, shared_gain, simulate_behavior, trial_design
 from fens.simulate.stimuli import cut_patches
+from fens.utility.checks import check_int
 
 DATA_KEYS = ("images", "responses", "behavior", "pupil_center")
 STATISTICS = ("mean", "std", "min", "max", "median")
@@ -131,13 +132,18 @@ def simulate(
     Args:
         out: the folder to create (it may exist if empty).
         preset: a name of :data:`PRESETS` ('tiny', 'small', 'full') or a :class:`SimulationConfig`.
-        seed: the random seed.
+        seed: the random seed (an integer >= 0).
         progress: show tqdm progress bars.
         overwrite: replace an existing data set at ``out``.
 
     Returns:
         ``out`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: an unknown preset or a bad seed (the message shows the value).
+        FileExistsError: ``out`` holds something other than a data set (never deleted).
     """
+    check_int("seed", seed, minimum=0)
     if isinstance(preset, SimulationConfig):
         config, preset_name = preset, None
     elif preset in PRESETS:
