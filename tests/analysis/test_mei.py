@@ -142,9 +142,7 @@ def test_bad_arguments_are_refused_with_the_offending_value(gabor_model):
     with pytest.raises(ValueError, match="-1"):
         generate_mei(model, grey + np.eye(36, 64), -1, 10, MEAN, STD, device="cpu")
     with pytest.raises(ValueError, match=r"\[3\] are outside 0..2"):
-        generate_meis(
-            model, neuron_indices=[0, 3], mean_constr=MEAN, std_constr=STD, device="cpu"
-        )
+        generate_meis(model, neuron_indices=[0, 3], mean_constr=MEAN, std_constr=STD, device="cpu")
     with pytest.raises(ValueError, match="std_constr"):
         generate_meis(model, neuron_indices=[0], mean_constr=MEAN, std_constr=0.0, device="cpu")
     with pytest.raises(ValueError, match=r"\(2, height, width\)"):

@@ -131,3 +131,77 @@ def test_well_predicted_neurons_threshold_and_nans():
     correlations = np.array([0.1, np.nan, 0.4, 0.25])
     np.testing.assert_array_equal(well_predicted_neurons(correlations, n=10), [2, 3, 0, 1])
     np.testing.assert_array_equal(well_predicted_neurons(correlations, min_correlation=0.2), [2, 3])
+
+
+def test_old_spellings_warn_name_the_new_one_and_agree(truth):
+    options = dict(mei_iterations=3, orientations=4, spatial_frequencies=[0.1], device="cpu")
+    options |= dict(progress=False)
+    model = TrueModel(truth)
+    with pytest.warns(DeprecationWarning, match="truth=..., neuron_indices=..., image_mean="):
+        by_position = compare_to_truth(model, truth, [2, 0], IMAGE_MEAN, IMAGE_STD, **options)
+    kwargs = dict(truth=truth, image_mean=IMAGE_MEAN, image_std=IMAGE_STD) | options
+    with pytest.warns(DeprecationWarning, match="write neuron_indices="):
+        old_name = compare_to_truth(model, neuron_ids=[2, 0], **kwargs)
+    table = compare_to_truth(model, neuron_indices=[2, 0], **kwargs)
+    for old in (by_position, old_name):
+        assert list(old) == list(table)
+        for key in table:
+            np.testing.assert_array_equal(old[key], table[key])
+    with pytest.warns(DeprecationWarning, match="'neuron_index'"):
+        np.testing.assert_array_equal(table["neuron_id"], [2, 0])
+    with pytest.raises(KeyError):
+        table["no such column"]
+
+    even = truth.filters[:, 0]
+    with pytest.warns(DeprecationWarning, match="write neuron_indices="):
+        old = similarity_to_truth(even[[1, 3]], truth, neuron_ids=[1, 3])
+    np.testing.assert_array_equal(old, similarity_to_truth(even[[1, 3]], truth, [1, 3]))
+    correlations = np.array([0.3, 0.5, 0.1, 0.4])
+    with pytest.warns(DeprecationWarning, match="n=..., min_correlation=..."):
+        old = well_predicted_neurons(correlations, 3, 0.2)
+    np.testing.assert_array_equal(
+        old, well_predicted_neurons(correlations, n=3, min_correlation=0.2)
+    )
+    with pytest.warns(DeprecationWarning, match="within_deg="):
+        old = summarize_truth_comparison(table, 5.0)
+    np.testing.assert_equal(old, summarize_truth_comparison(table, within_deg=5.0))  # NaNs
+    with pytest.warns(DeprecationWarning, match="within_deg="):
+        assert len(plot_truth_comparison(table, 5.0).axes) == 3
+
+
+def test_the_comparison_table_prints_its_size_and_columns(truth):
+    table = compare_to_truth(
+        TrueModel(truth),
+        truth=truth,
+        neuron_indices=[3, 1],
+        image_mean=IMAGE_MEAN,
+        image_std=IMAGE_STD,
+        mei_iterations=2,
+        orientations=4,
+        spatial_frequencies=[0.1],
+        device="cpu",
+        progress=False,
+    )
+    assert repr(table) == (
+        "TruthComparison(2 neurons; columns: neuron_index, cell_type, grad_rf_correlation, "
+        "mei_correlation, mei_activation, true_orientation, model_orientation, "
+        "orientation_error, osi, tuned)"
+    )
+    assert isinstance(table, dict)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"neuron_indices": [0, 4]}, r"neuron_indices must index the 4 simulated neurons, got \[0, 4\]"),
+        ({"image_std": 0.0}, "image_std must be a positive number, got 0.0"),
+        ({"mei_contrast": -0.1}, "mei_contrast must be a positive number, got -0.1"),
+        ({"osi_threshold": 1.5}, r"osi_threshold must be a number in \[0, 1\], got 1.5"),
+    ],
+)  # fmt: skip
+def test_compare_to_truth_refuses_bad_arguments_naming_them(truth, options, message):
+    arguments = dict(truth=truth, neuron_indices=[0], image_mean=IMAGE_MEAN, image_std=IMAGE_STD)
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        compare_to_truth(TrueModel(truth), **arguments | options, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="^within_deg must be a number in"):
+        summarize_truth_comparison({}, within_deg=-1)
