@@ -30,9 +30,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fens.models.depthwise import _DepthwiseConv2dFunction
-from fens.models.readout import bilinear_sample
-from fens.models.triton_depthwise import Tiles, triton_depthwise_conv2d, triton_fails
+from fens.models.blocks.depthwise import _DepthwiseConv2dFunction
+from fens.models.blocks.readout import bilinear_sample
+from fens.models.blocks.triton_depthwise import Tiles, triton_depthwise_conv2d, triton_fails
 from fens.utility.device import resolve_device
 
 

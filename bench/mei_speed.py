@@ -24,7 +24,7 @@ import torch
 from fens.analysis import generate_meis
 from fens.dataset import load_dataset
 from fens.models import load_pretrained
-from fens.models.depthwise import set_depthwise_kernel
+from fens.models.blocks.depthwise import set_depthwise_kernel
 from fens.utility.device import resolve_device
 
 

@@ -70,10 +70,10 @@ from tqdm.auto import tqdm
 
 import fens.compat  # noqa: F401  (makes neuralpredictors 0.3.0 importable)
 from fens.dataset import load_dataset
-from fens.models.depthwise import set_depthwise_kernel
+from fens.models.blocks.depthwise import set_depthwise_kernel
 from fens.models.pretrained import load_pretrained, read_checkpoint
-from fens.models.triton_depthwise import triton_fails
-from fens.models.zoo import MODEL_NAMES, build_model
+from fens.models.blocks.triton_depthwise import triton_fails
+from fens.models.registry import MODEL_NAMES, MODELS, build_model
 from fens.simulate.calibration import noise_ceiling
 from fens.trainers import LOSSES, train_model
 from fens.utility import measures
@@ -218,7 +218,7 @@ def plan_runs(
     for name in models:
         if name in named:
             plan += [run for run in from_files if run[0] == name]
-        elif shipped and name.startswith("sota"):
+        elif shipped and MODELS[name].checkpoint is not None:
             plan.append((name, None, name))
         else:
             plan += [(name, seed, None) for seed in seeds]

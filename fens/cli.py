@@ -34,7 +34,7 @@ def _train(args: argparse.Namespace) -> None:
     import fens
     from fens.dataset import load_dataset
     from fens.models.pretrained import save_checkpoint
-    from fens.models.zoo import build_model
+    from fens.models.registry import build_model
     from fens.trainers import train_model
     from fens.utility import measures
     from fens.utility.device import resolve_device
@@ -49,7 +49,7 @@ def _train(args: argparse.Namespace) -> None:
     )
     model = build_model(args.model, dataloaders, seed=args.seed, fast=not args.reference_blocks)
     if device.type == "cpu":
-        # Channels-last convolutions are about 1.6x faster on a CPU (measured on 2 cores).
+        # Channels-last convolutions are faster on a CPU (bench/README.md).
         model = model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
     score, output, _ = train_model(
@@ -121,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--overwrite", action="store_true", help="replace an existing folder")
     sim.set_defaults(run=_simulate)
 
-    from fens.models.zoo import MODEL_NAMES
+    from fens.models.registry import MODEL_NAMES, MODELS
 
+    with_blocks = "/".join(name for name, entry in MODELS.items() if entry.fast_blocks)
     train = commands.add_parser("train", help="train a model and save a checkpoint")
     train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which model")
     train.add_argument("--data", required=True, help="data set folder")
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--reference-blocks",
         action="store_true",
-        help="build sota_ln/sota_cnn from neuralpredictors' own blocks, not fens' fast ones "
+        help=f"build {with_blocks} from neuralpredictors' own blocks, not fens' fast ones "
         "(same weights and checkpoint; to compare the two)",
     )
     train.set_defaults(run=_train)
@@ -156,12 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fens`` console script; returns the exit status."""
     from fens.dataset.errors import DatasetError
-    from fens.models.zoo import SOTA_MODELS  # already imported by build_parser
+    from fens.models.registry import MODELS  # already imported by build_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "reference_blocks", False) and args.model not in SOTA_MODELS:
+    if getattr(args, "reference_blocks", False) and not MODELS[args.model].fast_blocks:
         parser.error(f"train --reference-blocks: only the SOTA models have them, not {args.model}")
     args.argv = argv
     try:

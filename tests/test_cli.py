@@ -52,17 +52,17 @@ def test_unknown_preset_is_rejected(tmp_path, capsys):
 def test_train_builds_the_reference_blocks_when_asked_and_records_it(
     tiny_dataset, tmp_path, monkeypatch
 ):
-    import fens.models.zoo
+    import fens.models.registry
     from fens.models.pretrained import read_checkpoint
 
     built = []
-    build_model = fens.models.zoo.build_model
+    build_model = fens.models.registry.build_model
 
     def recording_build_model(*args, **kwargs):
         built.append(kwargs["fast"])
         return build_model(*args, **kwargs)
 
-    monkeypatch.setattr(fens.models.zoo, "build_model", recording_build_model)
+    monkeypatch.setattr(fens.models.registry, "build_model", recording_build_model)
     for flag in ([], ["--reference-blocks"]):
         out = tmp_path / f"sota_ln{len(flag)}.pt"
         argv = ["train", "--model", "sota_ln", "--data", str(tiny_dataset), "--out", str(out)]

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fens.models.penalties import l1_norm
+from fens.models.blocks.penalties import l1_norm
+from fens.utility.checks import check_int, check_number
 
 
 class CNN(nn.Module):
@@ -39,9 +40,10 @@ class CNN(nn.Module):
     Args:
         input_height: image height in pixels.
         input_width: image width in pixels (the flattened readout only needs
-            ``input_height * input_width`` to be right, as for :class:`~fens.models.Linear`).
+            ``input_height * input_width`` to be right, as for :class:`~fens.models.LNModel`).
         n_neurons: number of neurons predicted.
-        momentum: momentum of every batch norm's running statistics (PyTorch's convention).
+        momentum: momentum of every batch norm's running statistics (PyTorch's convention;
+            None: a cumulative average).
         init_std: standard deviation of the initial readout weights (:meth:`initialize`).
         gamma: weight of the L1 penalty on the readout weights (:meth:`regularizer`).
         hidden_channels: feature maps per convolutional layer.
@@ -65,18 +67,14 @@ class CNN(nn.Module):
         kernel_sizes: Sequence[int] = (15, 13, 13),
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("input_height", input_height),
-            ("input_width", input_width),
-            ("n_neurons", n_neurons),
-            ("hidden_channels", hidden_channels),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-        if gamma < 0:
-            raise ValueError(f"gamma must be >= 0, got {gamma}")
-        if len(kernel_sizes) == 0 or any(k < 1 or k % 2 == 0 for k in kernel_sizes):
-            raise ValueError(f"kernel_sizes must be one or more odd sizes, got {kernel_sizes}")
+        input_height = check_int("input_height", input_height)
+        input_width = check_int("input_width", input_width)
+        n_neurons = check_int("n_neurons", n_neurons)
+        momentum = check_number("momentum", momentum, minimum=0, maximum=1, optional=True)
+        init_std = check_number("init_std", init_std, minimum=0)
+        gamma = check_number("gamma", gamma, minimum=0)
+        hidden_channels = check_int("hidden_channels", hidden_channels)
+        kernel_sizes = _check_kernel_sizes(kernel_sizes)
         # The constructor's arguments, which rebuild this model from a checkpoint.
         self.init_kwargs = dict(
             input_height=input_height,
@@ -152,3 +150,17 @@ class CNN(nn.Module):
     def regularizer(self) -> torch.Tensor:
         """``gamma * sum |w|`` over the fully connected readout's weights: a scalar tensor."""
         return self.gamma * l1_norm(self.readout[0].weight)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_height}x{self.input_width} pixels -> {self.n_neurons} neurons, "
+            f"gamma={self.gamma:g}"
+        )
+
+
+def _check_kernel_sizes(kernel_sizes: Sequence[int]) -> list[int]:
+    """``kernel_sizes`` as a list of odd positive integers (one layer each, at least one)."""
+    sizes = [check_int("kernel_sizes entries", k) for k in kernel_sizes]
+    if not sizes or any(k % 2 == 0 for k in sizes):
+        raise ValueError(f"kernel_sizes must be one or more odd sizes, got {kernel_sizes}")
+    return sizes

@@ -4,6 +4,8 @@ Each neuron's mean response is ``r = ELU(w . x + b) + 1`` where ``x`` is the fla
 ``w`` its receptive field, a filter the size of the image. Batch norm on the image (no learned
 scale or shift) first centres and scales the raw 0..255 pixels, so neither the initialisation
 nor the learning rate needs to know the image statistics.
+
+:class:`LNModel` is also importable as ``Linear``, its name in the 2022 course.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fens.models.penalties import l1_norm
+from fens.models.blocks.penalties import l1_norm
+from fens.utility.checks import check_int, check_number
 
 
-class Linear(nn.Module):
+class LNModel(nn.Module):
     """Linear-nonlinear model of ``n_neurons`` neurons on ``input_height x input_width`` images.
 
     Only the number of pixels ``input_height * input_width`` fixes the weight shape: the course's
@@ -27,7 +30,7 @@ class Linear(nn.Module):
         input_width: image width in pixels.
         n_neurons: number of neurons predicted.
         momentum: momentum of the input batch norm's running statistics (PyTorch's convention:
-            the weight of the newest batch).
+            the weight of the newest batch; None: a cumulative average).
         init_std: standard deviation of the initial weights (:meth:`initialize`).
         gamma: weight of the L1 penalty on the receptive fields (:meth:`regularizer`).
 
@@ -47,15 +50,12 @@ class Linear(nn.Module):
         gamma: float = 0.0,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("input_height", input_height),
-            ("input_width", input_width),
-            ("n_neurons", n_neurons),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-        if gamma < 0:
-            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        input_height = check_int("input_height", input_height)
+        input_width = check_int("input_width", input_width)
+        n_neurons = check_int("n_neurons", n_neurons)
+        momentum = check_number("momentum", momentum, minimum=0, maximum=1, optional=True)
+        init_std = check_number("init_std", init_std, minimum=0)
+        gamma = check_number("gamma", gamma, minimum=0)
         # The constructor's arguments, which rebuild this model from a checkpoint.
         self.init_kwargs = dict(
             input_height=input_height,
@@ -103,3 +103,14 @@ class Linear(nn.Module):
     def regularizer(self) -> torch.Tensor:
         """``gamma * sum |w|`` over all receptive-field weights: a scalar tensor."""
         return self.gamma * l1_norm(self.linear.weight)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_height}x{self.input_width} pixels -> {self.n_neurons} neurons, "
+            f"gamma={self.gamma:g}"
+        )
+
+
+#: The name of the 2022 course (``Linear(input_height=64, input_width=36, n_neurons=...)``):
+#: the same class as :class:`LNModel`.
+Linear = LNModel

@@ -35,9 +35,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from fens.compat import import_neuralpredictors
-from fens.models.depthwise import use_fast_depthwise
-from fens.models.readout import FastFullGaussian2d
+from fens.utility.checks import check_int, check_number
 
 _GRID_MEAN_PREDICTOR_KEYS = {
     "type",
@@ -96,19 +94,19 @@ class Lurz2020Config:
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+            check_int(name, getattr(self, name))
         for name in ("input_kern", "hidden_kern"):
             kern = getattr(self, name)
-            if kern < 1 or kern % 2 == 0:
+            if check_int(name, kern) % 2 == 0:
                 raise ValueError(f"{name} must be a positive odd kernel size, got {kern}")
         for name in ("gamma_input", "gamma_readout"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 < self.init_mu_range <= 1.0:
+            check_number(name, getattr(self, name), minimum=0)
+        check_number("momentum", self.momentum, minimum=0, maximum=1)
+        # Free positions start in [-r, r] of the readout's [-1, 1] coordinates.
+        if not 0.0 < check_number("init_mu_range", self.init_mu_range) <= 1.0:
             raise ValueError(f"init_mu_range must be in (0, 1], got {self.init_mu_range}")
-        if self.init_sigma <= 0:
-            raise ValueError(f"init_sigma must be > 0, got {self.init_sigma}")
+        check_number("init_sigma", self.init_sigma, minimum=0, exclusive_minimum=True)
+        check_number("elu_offset", self.elu_offset)
         if self.gauss_type not in _GAUSS_TYPES:
             raise ValueError(f"gauss_type must be one of {_GAUSS_TYPES}, got {self.gauss_type!r}")
         if self.grid_mean_predictor is not None:
@@ -126,14 +124,10 @@ def _complete_grid_mean_predictor(spec: Mapping[str, Any]) -> dict[str, Any]:
     full = {**_published_grid_mean_predictor(), **spec}
     if full["type"] != "cortex":
         raise ValueError(f"grid_mean_predictor type must be 'cortex', got {full['type']!r}")
-    if full["input_dimensions"] < 1:
-        raise ValueError(f"input_dimensions must be >= 1, got {full['input_dimensions']}")
-    if full["hidden_layers"] < 0:
-        raise ValueError(f"hidden_layers must be >= 0, got {full['hidden_layers']}")
-    if full["hidden_layers"] > 0 and full["hidden_features"] < 1:
-        raise ValueError(
-            f"hidden_features must be >= 1 with hidden_layers={full['hidden_layers']}, "
-            f"got {full['hidden_features']}"
+    check_int("input_dimensions", full["input_dimensions"])
+    if check_int("hidden_layers", full["hidden_layers"], minimum=0) > 0:
+        check_int(
+            f"hidden_features (with hidden_layers={full['hidden_layers']})", full["hidden_features"]
         )
     return full
 
@@ -246,8 +240,8 @@ def build_lurz2020_model(
         config: hyperparameters; None for the published ones.
         fast: use fens' faster implementations of two blocks, with the same parameters, random
             draws and results (to float rounding): the readout as
-            :class:`fens.models.readout.FastFullGaussian2d` and the core's depthwise
-            convolutions as :class:`fens.models.depthwise.DepthwiseConv2d`. False:
+            :class:`fens.models.blocks.readout.FastFullGaussian2d` and the core's
+            depthwise convolutions as :class:`fens.models.blocks.depthwise.DepthwiseConv2d`. False:
             neuralpredictors' own blocks, the reference. Checkpoints load into either.
         **overrides: :class:`Lurz2020Config` fields to change.
 
@@ -280,9 +274,15 @@ def build_lurz2020_model(
             key: spec[key] for key in ("hidden_layers", "hidden_features", "final_tanh")
         }
 
+    # neuralpredictors (and its compatibility shims) only now, when a model is built.
+    from fens.compat import import_neuralpredictors
+
     import_neuralpredictors()
     from neuralpredictors.layers.cores import Stacked2dCore
     from neuralpredictors.layers.readouts import FullGaussian2d
+
+    from fens.models.blocks.depthwise import use_fast_depthwise
+    from fens.models.blocks.readout import FastFullGaussian2d
 
     torch.manual_seed(seed)
     core = Stacked2dCore(

@@ -19,7 +19,6 @@ different subset) would load without error and predict nonsense.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -31,12 +30,26 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from fens.models.cnn import CNN
-from fens.models.ln import Linear
-from fens.models.lurz2020 import Lurz2020Model, build_lurz2020_model
+from fens.models.registry import (
+    CHECKPOINT_DIR,
+    MODELS,
+    architecture_of,
+    model_config,
+    rebuild_model,
+)
 from fens.utility.device import resolve_device
 
-CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
+__all__ = [
+    "CHECKPOINT_DIR",
+    "FORMAT_VERSION",
+    "checkpoint_path",
+    "data_fingerprint",
+    "describe_data",
+    "load_pretrained",
+    "read_checkpoint",
+    "save_checkpoint",
+]
+
 FORMAT_VERSION = 1
 
 
@@ -80,15 +93,6 @@ def describe_data(dataset: Any) -> dict[str, Any]:
     return description
 
 
-def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
-    """The architecture name and the keyword arguments that rebuild ``model``."""
-    if isinstance(model, Lurz2020Model):
-        return "lurz2020", dataclasses.asdict(model.config)
-    if isinstance(model, Linear | CNN):
-        return type(model).__name__.lower(), dict(model.init_kwargs)
-    raise TypeError(f"cannot save a checkpoint of a {type(model).__name__}")
-
-
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
@@ -99,12 +103,11 @@ def save_checkpoint(
     training: Mapping[str, Any],
 ) -> Path:
     """Save ``model`` with its config, the data it was trained on, its metrics and provenance."""
-    architecture, config = model_spec(model)
     checkpoint = {
         "format": FORMAT_VERSION,
         "name": name,
-        "architecture": architecture,
-        "config": config,
+        "architecture": architecture_of(model),
+        "config": model_config(model),
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "data": describe_data(dataloaders["train"].dataset),
         "metrics": _plain(metrics),
@@ -133,11 +136,11 @@ def checkpoint_path(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint file {path}")
         return path
-    shipped = CHECKPOINT_DIR / f"{name_or_path}.pt"
-    if not shipped.is_file():
-        available = sorted(p.stem for p in CHECKPOINT_DIR.glob("*.pt"))
+    entry = MODELS.get(str(name_or_path))
+    if entry is None or entry.checkpoint is None:
+        available = [name for name, entry in MODELS.items() if entry.checkpoint is not None]
         raise ValueError(f"unknown pretrained model {str(name_or_path)!r}; shipped: {available}")
-    return shipped
+    return entry.checkpoint
 
 
 def read_checkpoint(name_or_path: str | Path) -> dict[str, Any]:
@@ -188,7 +191,7 @@ def load_pretrained(
             "Load the data set it was trained on (for the shipped checkpoints: "
             "`fens simulate --preset full --seed 0`, all neurons), or train a new model."
         )
-    model = _rebuild(checkpoint["architecture"], checkpoint["config"], dataloaders, fast)
+    model = rebuild_model(checkpoint["architecture"], checkpoint["config"], dataloaders, fast)
     model.load_state_dict(checkpoint["state_dict"])
     model.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     return model.to(resolve_device(device)).eval()
@@ -205,18 +208,3 @@ def _describe(data: Mapping[str, Any]) -> str:
         f"{origin}, {data['n_neurons']} neurons, {data['n_trials']} trials "
         f"(fingerprint {data['fingerprint']})"
     )
-
-
-def _rebuild(
-    architecture: str,
-    config: Mapping[str, Any],
-    dataloaders: Mapping[str, DataLoader],
-    fast: bool,
-) -> nn.Module:
-    if architecture == "lurz2020":
-        return build_lurz2020_model(dataloaders=dataloaders, seed=0, fast=fast, **config)
-    if architecture == "linear":
-        return Linear(**config)
-    if architecture == "cnn":
-        return CNN(**config)
-    raise ValueError(f"unknown architecture {architecture!r} in checkpoint")

@@ -15,8 +15,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def summarize(model: nn.Module) -> str:
     """One line: the model's class, its parameter count and their size in float32.
 
-    Example: ``"Linear: 12,297,175 parameters, 49.2 MB in float32"`` (1 MB = 10^6 bytes;
+    Example: ``"LNModel: 12,297,175 parameters, 49.2 MB in float32"`` (1 MB = 10^6 bytes;
     buffers such as batch-norm statistics are not counted).
     """
     n = count_parameters(model)
-    return f"{type(model).__name__}: {n:,} parameters, {n * _BYTES_PER_FLOAT32 / 1e6:.1f} MB in float32"
+    megabytes = n * _BYTES_PER_FLOAT32 / 1e6
+    return f"{type(model).__name__}: {n:,} parameters, {megabytes:.1f} MB in float32"

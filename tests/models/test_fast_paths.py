@@ -8,8 +8,8 @@ from torch.nn import functional as F
 
 from fens.compat import import_neuralpredictors
 from fens.models import build_lurz2020_model
-from fens.models.depthwise import DepthwiseConv2d, depthwise_weight_grad, use_fast_depthwise
-from fens.models.readout import FastFullGaussian2d, bilinear_sample
+from fens.models.blocks.depthwise import DepthwiseConv2d, depthwise_weight_grad, use_fast_depthwise
+from fens.models.blocks.readout import FastFullGaussian2d, bilinear_sample
 from fens.trainers import train_model
 
 from .test_lurz2020_model import SEED_CONFIG, SMALL

@@ -1,10 +1,10 @@
-"""fens.models.penalties.l1_norm against autograd's own |w|.sum()."""
+"""fens.models.blocks.penalties.l1_norm against autograd's own |w|.sum()."""
 
 import numpy as np
 import pytest
 import torch
 
-from fens.models.penalties import l1_norm
+from fens.models.blocks.penalties import l1_norm
 
 
 def test_value_and_gradient_equal_those_of_abs_sum():

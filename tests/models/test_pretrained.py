@@ -13,7 +13,7 @@ from fens.models.pretrained import (
     read_checkpoint,
     save_checkpoint,
 )
-from fens.models.zoo import MODEL_NAMES, build_model
+from fens.models.registry import MODEL_NAMES, build_model
 
 
 @pytest.fixture(scope="module")

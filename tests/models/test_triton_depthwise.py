@@ -13,8 +13,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fens.models import build_lurz2020_model, triton_depthwise
-from fens.models.depthwise import DepthwiseConv2d, set_depthwise_kernel
+from fens.models import build_lurz2020_model
+from fens.models.blocks import triton_depthwise
+from fens.models.blocks.depthwise import DepthwiseConv2d, set_depthwise_kernel
 
 from .test_lurz2020_model import SMALL
 
@@ -102,7 +103,7 @@ COMPILE_FOR_GPUS = """
 from triton import compile
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
-from fens.models import triton_depthwise as td
+from fens.models.blocks import triton_depthwise as td
 
 sizes = {  # the course's core
     "KH": 13, "KW": 13, "PH": 6, "PW": 6,

@@ -1,20 +1,19 @@
 """A depthwise convolution whose weight gradient is fast on a CPU.
 
 The core of the Lurz et al. (2021) model has three depth-separable layers, each with one 13x13
-filter per channel (a depthwise convolution, ``groups == channels``). In this torch's CPU build
-the gradient of such a layer's weights is about three times slower than its forward pass, and
-it was the largest single cost of a training step once the readout was fast.
+filter per channel (a depthwise convolution, ``groups == channels``). On a CPU, PyTorch computes
+the gradient of such a layer's weights much more slowly than its forward pass.
 
 That gradient is itself a depthwise convolution, with the roles swapped: for channel ``c``,
 ``dL/dw[c, p, q] = sum_b sum_ij x_pad[b, c, i + p, j + q] * g[b, c, i, j]``, i.e. each
 ``(image, channel)`` map of the padded input convolved with the output gradient of the same map
 as its (large) kernel, summed over images. :class:`DepthwiseConv2d` computes it that way, as
-one grouped convolution with ``batch * channels`` groups, which the CPU kernels run about 2.4x
-faster (measured: 60 images, 64 channels, 22x50 maps, 13x13 filters, 2 cores). It holds the
-same parameters as the ``nn.Conv2d`` it replaces and gives the same outputs and gradients up to
-float rounding. Only CPU training uses the custom gradient: evaluation, GPUs and unsupported
-settings (stride, dilation, padding modes) run ``nn.Conv2d``'s own, except that on a CUDA device
-:func:`set_depthwise_kernel` can choose the Triton kernels of :mod:`fens.models.triton_depthwise`.
+one grouped convolution with ``batch * channels`` groups, which the CPU kernels run faster
+(timings: ``bench/README.md``). It holds the same parameters as the ``nn.Conv2d`` it replaces
+and gives the same outputs and gradients up to float rounding. Only CPU training uses the
+custom gradient: evaluation, GPUs and unsupported settings (stride, dilation, padding modes) run
+``nn.Conv2d``'s own, except that on a CUDA device :func:`set_depthwise_kernel` can choose the
+Triton kernels of :mod:`fens.models.blocks.triton_depthwise`.
 """
 
 from __future__ import annotations
@@ -109,7 +108,7 @@ class DepthwiseConv2d(nn.Conv2d):
         return layer
 
     #: What runs on a CUDA device: ``"torch"`` (PyTorch's own kernels) or ``"triton"``
-    #: (:mod:`fens.models.triton_depthwise`); set it with :func:`set_depthwise_kernel`.
+    #: (:mod:`fens.models.blocks.triton_depthwise`); set it with :func:`set_depthwise_kernel`.
     gpu_kernel: str = "torch"
 
     def _plain(self) -> bool:
@@ -139,7 +138,7 @@ class DepthwiseConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C, H', W')``, as ``nn.Conv2d``."""
         if self._triton_applies(x):
-            from fens.models.triton_depthwise import triton_depthwise_conv2d
+            from fens.models.blocks.triton_depthwise import triton_depthwise_conv2d
 
             y = triton_depthwise_conv2d(x, self.weight, self.padding)
         elif self._fast_backward_applies(x):
@@ -178,7 +177,7 @@ def set_depthwise_kernel(module: nn.Module, gpu_kernel: str) -> int:
     if gpu_kernel not in ("torch", "triton"):
         raise ValueError(f"gpu_kernel must be 'torch' or 'triton', got {gpu_kernel!r}")
     if gpu_kernel == "triton":
-        from fens.models.triton_depthwise import TRITON_AVAILABLE
+        from fens.models.blocks.triton_depthwise import TRITON_AVAILABLE
 
         if not TRITON_AVAILABLE:
             raise RuntimeError("gpu_kernel='triton' needs the triton package (pip install triton)")

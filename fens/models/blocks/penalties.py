@@ -3,9 +3,9 @@
 The LN model and the simple CNN penalise the L1 norm of their readout weights, 12 million and
 98 million of them for the course's 5335 neurons. Written as ``weight.abs().sum()``, autograd
 makes four full passes over the weights in a training step (``abs``, the sum, ``sgn`` and the
-product with the upstream gradient), each writing a tensor as large as the weights: for the
-CNN's 393 MB of readout weights, 1.1 s on one CPU thread. :func:`l1_norm` gives the same value
-and gradient in two passes (0.5 s there; a whole CNN training step went from 3.5 to 2.7 s).
+product with the upstream gradient), each writing a tensor as large as the weights (393 MB for
+the CNN's readout). :func:`l1_norm` gives the same value and gradient in two passes (timings:
+``bench/README.md``).
 """
 
 from __future__ import annotations

@@ -1,17 +1,22 @@
 """A faster Gaussian readout: neuralpredictors' ``FullGaussian2d`` with a gather-based forward.
 
-The Gaussian readout reads, for every image ``b`` and neuron ``n``, the core's feature vector at
-one position by bilinear interpolation. neuralpredictors does it with ``F.grid_sample``, whose
-CPU kernels (and the backward, a scatter of 5335 neuron positions into the feature map) took
-about 40% of a training step of the course's model on a 2-core CPU. Bilinear interpolation is a
-weighted sum of four rows of the feature map stored channels-last ``(B*H*W, C)``: exactly what
-``F.embedding_bag`` computes with per-sample weights, with fast, differentiable kernels on the
-CPU and on GPUs. :func:`bilinear_sample` is that identity; :class:`FastFullGaussian2d` uses it
-and holds the same parameters as ``FullGaussian2d`` (checkpoints load into either) and draws the
-same random positions, so the two give the same outputs and gradients up to float rounding.
+The Gaussian readout (Lurz et al. 2021) reads, for every image ``b`` and neuron ``n``, the
+core's feature vector at one position by bilinear interpolation. neuralpredictors does it with
+``F.grid_sample``, whose CPU kernels (forward, and a backward that scatters every neuron's
+position into the feature map) are slow. Bilinear interpolation is a weighted sum of four rows
+of the feature map stored channels-last ``(B*H*W, C)``: exactly what ``F.embedding_bag``
+computes with per-sample weights, with fast, differentiable kernels on the CPU and on GPUs.
+:func:`bilinear_sample` is that identity; :class:`FastFullGaussian2d` uses it and holds the
+same parameters as ``FullGaussian2d`` (checkpoints load into either) and draws the same random
+positions, so the two give the same outputs and gradients up to float rounding. Timings:
+``bench/README.md``.
 
 An MEI batch needs one neuron per image, not all of them: :meth:`FastFullGaussian2d.forward_paired`
 reads one position per image.
+
+Importing this module imports neuralpredictors (through
+:func:`fens.compat.import_neuralpredictors`): :class:`FastFullGaussian2d` subclasses its
+``FullGaussian2d``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """A depthwise convolution written as Triton kernels, for GPUs.
 
-On a GPU the three 13x13 depthwise layers of the Lurz et al. (2021) core were 65% of a training
-step of the original pipeline, their backward 53% (issue 5, an H200): PyTorch's native depthwise
-kernels run about 100x below the chip's arithmetic limit. The layer is small (a 60x64x22x50
-input is 17 MB) and regular, so direct kernels can work from cache.
+On a GPU, PyTorch's native kernels for the three 13x13 depthwise layers of the Lurz et al.
+(2021) core run far below the chip's arithmetic limit, and they dominate a training step
+(figures: ``bench/README.md``). The layer is small (a 60x64x22x50 input is 17 MB) and regular,
+so direct kernels can work from cache.
 
 The kernels work channels-last (``(B, H, W, C)`` in memory): a program takes a block of pixels
 of one image and a block of channels, and loops over the taps, each tap one load of a
@@ -22,7 +22,7 @@ All accumulate in float32, and return channels-last tensors. ``triton`` comes wi
 CUDA builds; without a GPU the kernels run in Triton's interpreter (``TRITON_INTERPRET=1``, set
 before ``triton`` is imported), which is how the tests check them on a CPU, and the tests
 compile them for T4, A100 and H100 GPUs. ``fens`` uses them only where asked
-(:func:`fens.models.depthwise.set_depthwise_kernel`), until a GPU run of ``bench/layers.py``
+(:func:`fens.models.blocks.depthwise.set_depthwise_kernel`), until a GPU run of ``bench/layers.py``
 shows they beat PyTorch's own.
 """
 
