@@ -71,8 +71,8 @@ from tqdm.auto import tqdm
 import fens.compat  # noqa: F401  (makes neuralpredictors 0.3.0 importable)
 from fens.dataset import load_dataset
 from fens.models.blocks.depthwise import set_depthwise_kernel
-from fens.models.pretrained import load_pretrained, read_checkpoint
 from fens.models.blocks.triton_depthwise import triton_fails
+from fens.models.pretrained import load_pretrained, read_checkpoint
 from fens.models.registry import MODEL_NAMES, MODELS, build_model
 from fens.simulate.calibration import noise_ceiling
 from fens.trainers import LOSSES, train_model
