@@ -209,6 +209,24 @@ class Lurz2020Model(nn.Module):
         """Core penalty (``gamma_input`` x Laplace) + readout penalty (``gamma_readout`` x L1)."""
         return self.core.regularizer() + self.readout.regularizer()
 
+    def __repr__(self) -> str:
+        """What the model is, in five lines (``print(model.core)`` shows the layers)."""
+        c = self.config
+        core = f"{c.layers} layers of {c.hidden_channels} channels, kernels {c.input_kern}"
+        core += f" then {c.hidden_kern}" + (" depth-separable" if c.depth_separable else "")
+        core += ", linear" if c.linear else ", ELU"
+        positions = "from cortical coordinates" if c.grid_mean_predictor else "free"
+        fast = hasattr(self.readout, "forward_paired")
+        return (
+            f"Lurz2020Model(\n"
+            f"  images {self.input_shape} -> {self.n_neurons} neurons, "
+            f"{'fast' if fast else 'reference'} blocks\n"
+            f"  (core): {type(self.core).__name__}, {core}; gamma_input={c.gamma_input:g}\n"
+            f"  (readout): {type(self.readout).__name__}, {c.gauss_type} Gaussian, positions "
+            f"{positions}; gamma_readout={c.gamma_readout:g}\n"
+            f")"
+        )
+
 
 def build_lurz2020_model(
     dataloaders: Mapping[str, DataLoader],
