@@ -1,4 +1,4 @@
-"""Tests of fens.utility.measures against independent computations (scipy, torch, numpy loops)."""
+"""Tests of fens.measures against independent computations (scipy, torch, numpy loops)."""
 
 from types import SimpleNamespace
 
@@ -9,8 +9,8 @@ from scipy.stats import pearsonr
 from torch import nn
 from torch.utils.data import DataLoader, Sampler, SubsetRandomSampler, TensorDataset
 
+from fens import measures
 from fens.dataset import SubsetSequentialSampler
-from fens.utility import measures
 
 N_NEURONS = 6
 IMAGE_SHAPE = (1, 5, 5)
