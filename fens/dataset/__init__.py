@@ -7,7 +7,12 @@
 
 from fens.dataset.download import LURZ2020_URL, download_lurz2020
 from fens.dataset.errors import DatasetError
-from fens.dataset.loaders import RepeatsBatchSampler, SubsetSequentialSampler, load_dataset
+from fens.dataset.loaders import (
+    RepeatsBatchSampler,
+    SubsetSequentialSampler,
+    TrialLoader,
+    load_dataset,
+)
 from fens.dataset.static import Sample, StaticImageSet
 
 __all__ = [
@@ -17,6 +22,7 @@ __all__ = [
     "Sample",
     "StaticImageSet",
     "SubsetSequentialSampler",
+    "TrialLoader",
     "download_lurz2020",
     "load_dataset",
 ]
