@@ -1,11 +1,11 @@
-# The two commands of the README: `make test` (and, with the book, `make book`).
+# The two commands of the README: `make book` and `make test`.
 # Each creates .venv in the repository root if missing and installs into it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format bench data clean
+.PHONY: test lint format bench data clean exercises book
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,23 @@ data/simulated-full: | $(STAMP)
 
 data: data/simulated-full
 
+# The course website in _build/html: every chapter executed (cached in _build/.jupyter_cache: a
+# rebuild re-executes only the chapters that changed), warnings as errors. FENS_DATA=real
+# builds it on the real recordings; FENS_BOOK_EDITION=students without solution code.
+# Jupyter Book's exit code misses a failed cell: book/_ext/fens_book fails the build on one.
+BOOK_DATA := $(if $(filter-out simulated,$(or $(FENS_DATA),simulated)),,data/simulated-full)
+
+book: $(STAMP) $(BOOK_DATA)
+	FENS_DATA_DIR=$(CURDIR)/data $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python bench/chapters.py --from-build
+
 bench: data/simulated-full
 	$(BIN)/python bench/loader_epoch.py --data data/simulated-full
+
+# The student notebooks: nbgrader generate_assignment of every chapter in solutions/ into
+# exercises/ (committed; regenerating gives no diff; the gradebook learns the graded cells).
+exercises: $(STAMP)
+	$(BIN)/python -m fens.grading release
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .ruff_cache
