@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("dataset", choices=["lurz2020"], help="which data set")
     down.add_argument("--out", default=".", help="folder to download into (default: .)")
     down.set_defaults(run=_download)
+    from fens.grading.cli import add_parser as add_grade_parser  # fens grade: exits non-zero
+
+    add_grade_parser(commands)
     return parser
 
 

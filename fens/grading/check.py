@@ -115,7 +115,8 @@ def check(course: Course, chapter: str, *, restore: bool = True) -> list[Submiss
             others = sorted(p.name for p in path.parent.glob("*.ipynb"))
             result = SubmissionCheck(student, {g: MISSING for g in release})
             result.problems.append(
-                f"no {path.name} in {path.parent}" + (f" (found {', '.join(others)})" if others else "")
+                f"no {path.name} in {path.parent}"
+                + (f" (found {', '.join(others)})" if others else "")
             )
             results.append(result)
             continue
@@ -146,10 +147,16 @@ def table(results: list[SubmissionCheck], grade_ids: list[str]) -> str:
     """One row per student, one column per graded cell, then the notes."""
     width = max([len("student")] + [len(r.student) for r in results])
     columns = [max(len(g), 9) for g in grade_ids]
-    head = "student".ljust(width) + "  " + "  ".join(g.ljust(w) for g, w in zip(grade_ids, columns))
+    head = (
+        "student".ljust(width)
+        + "  "
+        + "  ".join(g.ljust(w) for g, w in zip(grade_ids, columns, strict=True))
+    )
     lines = [head, "-" * len(head)]
     for result in results:
-        cells = [result.cells.get(g, MISSING).ljust(w) for g, w in zip(grade_ids, columns)]
+        cells = [
+            result.cells.get(g, MISSING).ljust(w) for g, w in zip(grade_ids, columns, strict=True)
+        ]
         lines.append(result.student.ljust(width) + "  " + "  ".join(cells))
     for result in results:
         for text in result.problems + result.notes:

@@ -41,8 +41,15 @@ def add_parser(commands) -> argparse.ArgumentParser:
     run.add_argument(
         "--submission-seconds", type=int, default=600, help="wall clock per submission"
     )
-    grade.set_defaults(run=_main)
+    grade.set_defaults(run=_run_and_exit)
     return grade
+
+
+def _run_and_exit(args: argparse.Namespace) -> None:
+    """``fens grade``'s exit status is its verdict (the instructor must look: 1; error: 2)."""
+    status = _main(args)
+    if status:
+        raise SystemExit(status)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -121,4 +128,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fens")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return args.run(args)
+    return _main(args)

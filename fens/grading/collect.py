@@ -41,9 +41,7 @@ def find_handins(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
             student, notebooks = entry.stem, [entry]
         elif entry.is_dir():
             student = entry.name
-            notebooks = sorted(
-                p for p in entry.rglob("*.ipynb") if not set(p.parts) & set(IGNORED)
-            )
+            notebooks = sorted(p for p in entry.rglob("*.ipynb") if not set(p.parts) & set(IGNORED))
         else:
             continue
         if not STUDENT_ID.match(student):
@@ -53,7 +51,9 @@ def find_handins(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
     return found, unusable
 
 
-def collect(course: Course, chapter: str, folder: str | Path, *, replace: bool = False) -> Collected:
+def collect(
+    course: Course, chapter: str, folder: str | Path, *, replace: bool = False
+) -> Collected:
     folder = Path(folder)
     if not folder.is_dir():
         raise GradingError(f"no folder {folder} to collect from")

@@ -63,11 +63,12 @@ def run(
     chapter: str,
     *,
     workers: int | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: bool = True,
 ) -> RunReport:
     """Grade every submission of ``chapter`` (see the module docstring). Returns the report;
     the table is in ``grades/CHAPTER.csv``."""
+    limits = limits or Limits()
     reason = available()
     if reason is not None:
         raise GradingError(f"cannot grade in a sandbox: {reason}")
