@@ -188,12 +188,6 @@ def test_gradient_receptive_fields_and_meis(dataloaders, lurz_models):
     np.testing.assert_allclose(mei_sota_cnn.std(), input_std / 10, rtol=1e-2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="fens.analysis.generate_mei returns float64 MEIs where the notebook's own returned "
-    "float32 (the model's dtype): torch.tensor(np.stack(meis)) then cannot go through the model",
-)
 def test_mei_cross_activation(dataloaders, lurz_models):
     from fens.analysis import generate_mei
 

@@ -78,8 +78,11 @@ def generate_mei(
 
     Returns:
         ``activations``: ``(iterations,)`` the neuron's response to the constrained image before
-        each step (NaN after an early stop); ``mei``: ``(height, width)`` float64, the image
-        after the last step, constrained to ``mean_constr`` and ``std_constr``.
+        each step (NaN after an early stop); ``mei``: ``(height, width)`` float32 (the model's
+        dtype, as the 2022 notebook returned it, so that ``torch.tensor(np.stack(meis))`` goes
+        straight through the model), the image after the last step, constrained to
+        ``mean_constr`` and ``std_constr`` (to float32 rounding; :func:`generate_meis` returns
+        float64 images whose mean and std are exact).
     """
     image = check_image(input_image)
     activations, meis = generate_meis(
@@ -96,7 +99,7 @@ def generate_mei(
         device=device,
         progress=progress and not disable_progress_bar,
     )
-    return activations[0], meis[0]
+    return activations[0], meis[0].astype(np.float32)
 
 
 @deprecated_arguments(

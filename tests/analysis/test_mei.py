@@ -24,8 +24,23 @@ def test_the_mei_keeps_the_mean_and_std_constraint_exactly(small_cnn):
     start = np.random.default_rng(0).normal(MEAN, 20.0, IMAGE_SHAPE)
     _, mei = generate_mei(small_cnn, start, 3, 20, MEAN, STD, lr=10.0, device="cpu")
     assert mei.shape == IMAGE_SHAPE
-    assert mei.mean() == pytest.approx(MEAN, rel=1e-12)
-    assert mei.std() == pytest.approx(STD, rel=1e-12)
+    assert mei.dtype == np.float32  # the model's dtype, as the 2022 notebook returned it
+    assert mei.astype(np.float64).mean() == pytest.approx(MEAN, rel=1e-6)
+    assert mei.astype(np.float64).std() == pytest.approx(STD, rel=1e-6)
+    _, meis = generate_meis(
+        small_cnn,
+        neuron_indices=[3],
+        input_images=start[None],
+        iterations=20,
+        mean_constr=MEAN,
+        std_constr=STD,
+        lr=10.0,
+        device="cpu",
+        progress=False,
+    )
+    assert meis.dtype == np.float64
+    assert meis[0].mean() == pytest.approx(MEAN, rel=1e-12)
+    assert meis[0].std() == pytest.approx(STD, rel=1e-12)
 
 
 def test_the_activation_rises_to_the_known_optimum_of_an_ln_neuron(gabor_model):
