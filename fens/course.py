@@ -122,7 +122,7 @@ def reference_uses(answer: Any) -> list[str]:
 
     Returns:
         Readable descriptions of each use (empty: the answer is the student's own), e.g.
-        ``["calls fens.measures.corr (as corr)"]``.
+        ``["uses fens.measures.corr (as corr)"]``.
     """
     uses: list[str] = []
     if isinstance(answer, type):

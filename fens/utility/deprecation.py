@@ -37,6 +37,7 @@ def deprecated_arguments(
         name = function.__qualname__
         code = function.__code__
         n_positional = code.co_argcount
+        positional_names = code.co_varnames[:n_positional]
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -61,7 +62,8 @@ def deprecated_arguments(
                 args = args[:n_positional]
             for old, new in renamed.items():
                 if old in kwargs:
-                    if new in kwargs:
+                    given_by_position = new in positional_names[: len(args)]
+                    if new in kwargs or given_by_position:
                         raise TypeError(f"{name}() got both {new}= and its old name {old}=")
                     warnings.warn(
                         f"{name}({old}=...) is deprecated; write {new}=...",

@@ -219,11 +219,8 @@ def test_the_2022_keyword_dataloader_still_works_with_a_warning(loaders):
     assert math.isfinite(score)
     with pytest.raises(TypeError, match="both dataloaders= and its old name"):
         train_model(LinearExp(), dataloaders=loaders, dataloader=loaders)
-    with (
-        pytest.warns(DeprecationWarning),
-        pytest.raises(TypeError, match="multiple values for argument 'dataloaders'"),
-    ):
-        train_model(LinearExp(), loaders, dataloader=loaders)
+    with pytest.raises(TypeError, match="both dataloaders= and its old name"):
+        train_model(LinearExp(), loaders, dataloader=loaders)  # the new one by position
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'dataloaders'"):
         train_model(LinearExp())
 

@@ -48,6 +48,20 @@ def test_old_and_new_together_and_too_many_positions_are_errors():
         generate("m", [1], 5)
 
 
+@deprecated_arguments(renamed={"dataloader": "dataloaders"})
+def train(model, dataloaders=None):
+    return model, dataloaders
+
+
+def test_an_old_keyword_beside_its_new_name_given_by_position_is_an_error():
+    with pytest.warns(DeprecationWarning, match="write dataloaders="):
+        assert train("m", dataloader="d") == ("m", "d")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before any warning
+        with pytest.raises(TypeError, match="got both dataloaders= and its old name dataloader="):
+            train("m", "d", dataloader="d")
+
+
 def test_an_unknown_keyword_still_fails_as_usual():
     with pytest.raises(TypeError, match="unexpected keyword argument 'neuron'"):
         generate("m", neuron=[1])
