@@ -22,7 +22,7 @@
 # SEEDS ("1 2 3"), MAX_MINUTES (3),
 # MAX_ITER (200 epochs), SPEED_STEPS (50), SPEED_WARMUP (10), MEI_MODEL (sota_cnn: the shipped
 # checkpoint, or a .pt of `fens train` on DATA), MEI_NEURONS (all), MEI_BATCH (1024),
-# MEI_ITERATIONS (1000), MEI_GPU_KERNEL (torch; triton: fens.models.triton_depthwise).
+# MEI_ITERATIONS (1000), MEI_GPU_KERNEL (torch; triton: fens.models.blocks.triton_depthwise).
 #
 # The GPU machine has PyTorch but not neuralpredictors: carry its wheel in .whl/ (ignored by
 # git), made here once with

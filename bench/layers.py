@@ -6,13 +6,13 @@ one position per neuron. This script times, on one device and in one run, forwar
 forward + backward of each implementation at the sizes of the full data set (batch 60):
 
 - depthwise convolution, 64 channels of 22x50 maps, 13x13 filters, padding 6:
-  ``nn.Conv2d`` in NCHW and channels-last memory, and :class:`fens.models.depthwise`'s custom
+  ``nn.Conv2d`` in NCHW and channels-last memory, and :class:`fens.models.blocks.depthwise`'s custom
   weight gradient (``_DepthwiseConv2dFunction``, which ``DepthwiseConv2d`` uses only when
   training on a CPU) in both memory formats; on a GPU also the Triton kernels of
-  :mod:`fens.models.triton_depthwise` with several tile sizes; before timing, it checks that
+  :mod:`fens.models.blocks.triton_depthwise` with several tile sizes; before timing, it checks that
   all give ``nn.Conv2d``'s outputs and gradients;
 - readout sampling, 64-channel 22x50 maps at 5335 positions per image: ``F.grid_sample`` (what
-  neuralpredictors' ``FullGaussian2d`` calls) against :func:`fens.models.readout.bilinear_sample`.
+  neuralpredictors' ``FullGaussian2d`` calls) against :func:`fens.models.blocks.readout.bilinear_sample`.
 
 On a GPU the figures say whether the custom gradient or the Triton kernels should run there
 (today both are off on a GPU) and how far each layer is from the rest of the step::

@@ -1,6 +1,6 @@
 """Model quality and training speed on the simulated data: does the course's story hold?
 
-Quality. Each model of :data:`fens.models.zoo.MODEL_NAMES` is trained from scratch once per seed
+Quality. Each model of :data:`fens.models.registry.MODEL_NAMES` is trained from scratch once per seed
 (:func:`fens.trainers.train_model`: early stopping on the validation correlation, at most
 ``--max-iter`` epochs and ``--max-minutes``), or, with ``--checkpoints``, the shipped SOTA
 checkpoints are loaded (:func:`fens.models.pretrained.load_pretrained`); each
@@ -27,7 +27,7 @@ extrapolated to an epoch. The first epoch of a new process adds building the loa
 reading every file once (into an empty cache); for the original, its metadata (it reads the
 trials every epoch).
 On a GPU a fourth pipeline, ``fens_triton``, is fens with the depthwise layers on the Triton
-kernels of :mod:`fens.models.triton_depthwise`, channels-last as those kernels are. All
+kernels of :mod:`fens.models.blocks.triton_depthwise`, channels-last as those kernels are. All
 pipelines draw the same batches (same sampler, same seed) into identically initialised models,
 so their first losses must agree; the script stops if they do not.
 
@@ -349,7 +349,7 @@ def speed(
 
     Returns:
         Per pipeline (``'fens'``, ``'fens_reference_blocks'``, ``'original'`` and, on a GPU,
-        ``'fens_triton'``: fens with :mod:`fens.models.triton_depthwise`): ``build``
+        ``'fens_triton'``: fens with :mod:`fens.models.blocks.triton_depthwise`): ``build``
         seconds (reading every file, for fens), ``step`` seconds, ``epoch`` seconds
         (``step * steps per epoch``), ``first_epoch`` (``build + epoch``) and ``first_loss``;
         plus ``steps_per_epoch``, the ratios original / fens of ``epoch`` and ``first_epoch``

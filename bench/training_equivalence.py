@@ -1,7 +1,7 @@
 """Do fens' fast blocks train to the same model as neuralpredictors' own blocks?
 
-The fast readout and depthwise convolutions (:mod:`fens.models.readout`,
-:mod:`fens.models.depthwise`) give the reference blocks' outputs and gradients to float
+The fast readout and depthwise convolutions (:mod:`fens.models.blocks.readout`,
+:mod:`fens.models.blocks.depthwise`) give the reference blocks' outputs and gradients to float
 tolerance (``tests/models/test_fast_paths.py``). Over a whole training those float differences
 grow, so the question here is the end result: two checkpoints of ``fens train`` for the same
 model and seed, one with the fast blocks (the default) and one with ``--reference-blocks``, must

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-# Triton kernels (fens.models.triton_depthwise) run in Triton's interpreter on a machine without
+# Triton kernels (fens.models.blocks.triton_depthwise) run in Triton's interpreter on a machine without
 # a GPU; the switch must be set before triton is first imported.
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
