@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors.execute import Execute
@@ -146,13 +146,16 @@ class SandboxedExecute(Execute):
 
     submission_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
     cell_output_bytes = Integer(2**20, help="bytes one cell may print").tag(config=True)
-    probe_timeout = Integer(20, help="seconds a probe may take").tag(config=True)
+    probe_timeout = Integer(10, help="seconds a probe may take").tag(config=True)
     kernel_env = Dict({}).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self.kernel_name = KERNEL_NAME
+        # After an interrupted cell the kernel may never say "idle": the probe that follows
+        # tells a stuck kernel from a recovered one.
+        self.raise_on_iopub_timeout = False
 
     # -- the run --------------------------------------------------------------------------
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
@@ -194,6 +197,15 @@ class SandboxedExecute(Execute):
                     self._incident(index, "kernel died", stopped)
                     self._not_run(cell, stopped)
                     continue
+                except CellTimeoutError:
+                    stopped = f"cell {index} ({_name(cell)}) ran past {self.timeout} s"
+                    self._incident(index, "timeout", stopped)
+                    self._not_run(cell, stopped)
+                    continue
+                if _raised(cell, "MemoryError"):
+                    self._incident(index, "memory limit", f"cell {index} ran out of memory")
+                if _raised(cell, "CellTimeoutError"):
+                    self._incident(index, "timeout", f"cell {index} ran past {self.timeout} s")
                 if self._output_bytes > self.cell_output_bytes:
                     self._incident(index, "output flood", f"printed {self._output_bytes} bytes")
                 if tampered is None:
@@ -201,12 +213,11 @@ class SandboxedExecute(Execute):
                     if now is None:
                         stopped = f"the kernel stopped answering after cell {index} ({why})"
                         self._incident(index, "unresponsive kernel", stopped)
+                        continue
                     changed = _changed(baseline, now)
                     if changed:
-                        tampered = (
-                            f"cell {index} ({_name(cell)}) tampered with the grading: "
-                            f"{', '.join(changed)}"
-                        )
+                        tampered = f"cell {index} ({_name(cell)}) tampered with the grading: "
+                        tampered += _describe(changed, now)
                         self._incident(index, "tampering", tampered)
         self.set_widgets_metadata()
         self.nb.metadata["fens_grading"] = {"incidents": self.incidents}
@@ -299,6 +310,17 @@ def _is_test(cell: NotebookNode) -> bool:
 
 def _name(cell: NotebookNode) -> str:
     return cell.metadata.get("nbgrader", {}).get("grade_id") or cell.source.split("\n", 1)[0][:40]
+
+
+def _raised(cell: NotebookNode, ename: str) -> bool:
+    return any(o.get("ename") == ename for o in cell.get("outputs", []))
+
+
+def _describe(changed: list[str], now: dict) -> str:
+    if now.get("errors reported") != "yes":
+        return "errors raised in the kernel no longer reach the grader"
+    shown = ", ".join(f"{name} replaced" for name in changed[:5])
+    return shown + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
 
 
 def _changed(baseline: dict, now: dict) -> list[str]:

@@ -42,6 +42,7 @@ class StudentResult:
     seconds: float = 0.0
     incidents: list[dict] = field(default_factory=list)
     error: str | None = None  # the grading process itself failed
+    log: str = ""  # nbgrader's log of that failure
 
 
 @dataclass
@@ -98,6 +99,12 @@ def run(
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+    logs = [f"== {r.student}\n{r.log}\n" for r in results if r.log]
+    log_path = course.grades_dir / f"{chapter}.log"
+    if logs:
+        log_path.write_text("".join(logs))
+    elif log_path.exists():
+        log_path.unlink()
     seconds = time.perf_counter() - start
     return RunReport(chapter, seconds, results, rows, checks, csv_path)
 
@@ -200,7 +207,8 @@ def _grade_one(job: _Job) -> None:
         nb = nbformat.read(job.autograded(), as_version=4)
         result.incidents = nb.metadata.get("fens_grading", {}).get("incidents", [])
     except Exception as error:  # noqa: BLE001 (the parent records it; the others go on)
-        result.error = f"{type(error).__name__}: {error}"
+        result.log = f"{type(error).__name__}: {error}"
+        result.error = f"grading failed ({type(error).__name__}: {str(error).splitlines()[0]})"
     result.seconds = time.perf_counter() - start
     job.result_file.write_text(json.dumps(asdict(result)))
 

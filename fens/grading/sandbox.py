@@ -181,6 +181,8 @@ def bwrap_command(
     for path in readable:
         cmd += ["--ro-bind", path, path]
     cmd += ["--bind", runtime, runtime]
+    # The sandbox's root (where bwrap made the mount points) read-only: /tmp is all it writes.
+    cmd += ["--remount-ro", "/"]
     cmd += ["--clearenv", "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin"]
     cmd += ["--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib"]
     cmd += ["--setenv", "USER", "nobody", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
