@@ -1,6 +1,7 @@
 """Measures of how well responses are predicted: correlations, Poisson loss, oracles, FEV(E).
 
 Two levels:
+
 - array functions (:func:`corr`, :func:`poisson_loss`, :func:`oracle_corr`, :func:`fev`,
   :func:`feve`) take NumPy responses laid out as ``(trials, neurons)``, or one
   ``(repeats_i, neurons)`` array per image for measures over repeated presentations;
@@ -14,12 +15,14 @@ fractions of variance do not depend on the scale.
 
 Repeats. Measures over repeated presentations of an image (:func:`get_avg_correlations`,
 :func:`get_oracles`, :func:`get_FEV`, :func:`get_FEVE`) group the trials of a loader by image:
+
 - when the loader says which trials it yields in which order (``loader.sampler.indices``, or
   ``loader.batch_sampler.indices`` for a loader built with ``batch_sampler=``) and its dataset
   has ``trial_info.frame_image_id``, trials are grouped by that image id (the test loader of
   :func:`fens.dataset.load_dataset`, with or without ``return_test_sampler=True``);
 - otherwise every batch is taken as all repeats of one image, and its images are checked to be
   identical.
+
 A shuffled loader (the training loader) cannot be grouped and raises ``ValueError``.
 """
 
