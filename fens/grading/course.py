@@ -73,11 +73,11 @@ class Course:
             )
         return path
 
-    def coursedir(self, **traits):
-        """nbgrader's CourseDirectory for this course, with ``traits`` set."""
+    def coursedir(self, config: Config | None = None, **traits):
+        """nbgrader's CourseDirectory for this course (or ``config``), with ``traits`` set."""
         from nbgrader.coursedir import CourseDirectory
 
-        coursedir = CourseDirectory(config=self.config)
+        coursedir = CourseDirectory(config=self.config if config is None else config)
         coursedir.root = str(self.root)
         for name, value in traits.items():
             setattr(coursedir, name, value)

@@ -33,7 +33,9 @@ from traitlets import Dict, Integer, Unicode
 
 from fens.grading.sandbox import KERNEL_NAME
 
-# Callables and hooks a test relies on, by dotted path; "ipython." is the kernel's shell.
+# Callables and hooks a test relies on, by dotted path; "ipython." is the kernel's shell. A
+# module other than numpy is watched from the first probe that finds it imported (the
+# chapters import torch in their first cell; importing it for the probe costs seconds).
 WATCHED = (
     "numpy.testing.assert_allclose",
     "numpy.testing.assert_array_equal",
@@ -78,6 +80,7 @@ WATCHED = (
     "ipython.kernel.do_execute",
 )
 
+NOT_LOADED = "not loaded"
 # Prints {name: signature}: the object's id and, for Python functions, its code's id; for
 # hooks whose presence matters (tracer, profiler, input/AST transformers), what is installed.
 _PROBE = """\
@@ -88,6 +91,7 @@ def __fens_probe(token):
         code = getattr(obj, '__code__', None)
         return [id(obj), id(code) if code is not None else 0]
     out = {}
+    parts_of = lambda name: name.split('.')
     for path in %(watched)r:
         head, _, attr = path.rpartition('.')
         try:
@@ -97,6 +101,9 @@ def __fens_probe(token):
                 obj = get_ipython()
                 for part in head.split('.')[1:]:
                     obj = getattr(obj, part)
+            elif parts_of(head)[0] not in sys.modules and parts_of(head)[0] != 'numpy':
+                out[path] = 'not loaded'
+                continue
             else:
                 parts = head.split('.')
                 for cut in range(len(parts), 0, -1):
@@ -214,6 +221,9 @@ class SandboxedExecute(Execute):
                         stopped = f"the kernel stopped answering after cell {index} ({why})"
                         self._incident(index, "unresponsive kernel", stopped)
                         continue
+                    for key, value in now.items():  # a module first imported: its baseline
+                        if baseline.get(key) == NOT_LOADED:
+                            baseline[key] = value
                     changed = _changed(baseline, now)
                     if changed:
                         tampered = f"cell {index} ({_name(cell)}) tampered with the grading: "

@@ -16,6 +16,7 @@ Re-running grades everything again and gives the same table.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import multiprocessing
@@ -185,7 +186,7 @@ def _grade_one(job: _Job) -> None:
     os.environ["JUPYTER_PATH"] = str(Path(job.tmp) / "jupyter")
     os.environ["JUPYTER_RUNTIME_DIR"] = str(work / "runtime")
     os.environ["FENS_GRADING"] = "1"
-    config = course.config.copy()
+    config = copy.deepcopy(course.config)
     config.CourseDirectory.db_url = f"sqlite:///{db}"
     config.CourseDirectory.autograded_directory = str(work / "autograded")
     config.CourseDirectory.source_directory = str(course.folder("source"))
@@ -196,7 +197,7 @@ def _grade_one(job: _Job) -> None:
     config.SandboxedExecute.cell_output_bytes = job.limits.cell_output_bytes
     config.SandboxKernelManager.runtime_root = str(work / "runtime")
     converter = Autograde(
-        coursedir=course.coursedir(assignment_id=job.chapter, student_id=job.student),
+        coursedir=course.coursedir(config, assignment_id=job.chapter, student_id=job.student),
         config=config,
     )
     converter.force = True
@@ -277,7 +278,7 @@ def _record(course: Course, chapter: str, result: StudentResult, tmp: Path) -> N
         shutil.copy(executed, staged / f"{chapter}.ipynb")
     elif (submitted / f"{chapter}.ipynb").is_file():
         _write_not_run(submitted / f"{chapter}.ipynb", staged / f"{chapter}.ipynb", result.error)
-    config = course.config.copy()
+    config = copy.deepcopy(course.config)
     config.CourseDirectory.submitted_directory = str(tmp / "staged")
     config.Autograde.sanitize_preprocessors = [
         DeduplicateIds,
@@ -291,7 +292,8 @@ def _record(course: Course, chapter: str, result: StudentResult, tmp: Path) -> N
         CheckCellMetadata,
     ]
     converter = Autograde(
-        coursedir=course.coursedir(assignment_id=chapter, student_id=student), config=config
+        coursedir=course.coursedir(config, assignment_id=chapter, student_id=student),
+        config=config,
     )
     converter.force = True
     import logging
@@ -405,11 +407,12 @@ def _feedback(course: Course, chapter: str, students: list[str], tmp: Path) -> N
             if extra.is_file() and extra.suffix != ".ipynb":
                 shutil.copy(extra, target / extra.name)
         nbformat.write(sanitise(nbformat.read(path, as_version=4)), target / path.name)
-    config = course.config.copy()
+    config = copy.deepcopy(course.config)
     config.CourseDirectory.autograded_directory = str(staged)
     config.HTMLExporter.template_name = "feedback"
     converter = GenerateFeedback(
-        coursedir=course.coursedir(assignment_id=chapter, student_id="*"), config=config
+        coursedir=course.coursedir(config, assignment_id=chapter, student_id="*"),
+        config=config,
     )
     converter.force = True
     converter.log.setLevel(logging.ERROR)
