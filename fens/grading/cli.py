@@ -124,8 +124,8 @@ _STEPS = {"release": _release, "collect": _collect, "check": _check, "run": _run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m fens.grading``: the ``fens grade`` command on its own."""
+    """``python -m fens.grading STEP ...``: ``fens grade STEP ...`` on its own."""
     parser = argparse.ArgumentParser(prog="fens")
     add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(["grade", *(sys.argv[1:] if argv is None else argv)])
     return _main(args)

@@ -157,6 +157,6 @@ def test_cli_check_exits_nonzero_when_a_cell_is_missing(released_course, tmp_pat
     deleted = subs.solution()
     del deleted.cells[5]
     hand_in(course, {"ok": subs.solution(), "deleted": deleted})
-    assert main(["grade", "--course", str(course.root), "check", CH]) == 1
+    assert main(["--course", str(course.root), "check", CH]) == 1
     out = capsys.readouterr().out
     assert "MISSING" in out and "deleted" in out
