@@ -47,6 +47,24 @@ def for_reader(reader: T, grader: T) -> T:
     return grader if grading() else reader
 
 
+def glue(name: str, value: Any, display: bool = True) -> None:
+    """Keep ``value`` under ``name`` for the website's text (myst-nb's ``glue``).
+
+    In the book build, the chapters' prose shows ``{glue:text}`name``` from the executed
+    notebook, so no number is typed in. Where myst-nb is not installed (Colab, a plain Jupyter),
+    the value is only shown, if ``display``, where it is computed.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
 def data_dir() -> Path:
     """The folder that holds the course's data sets.
 

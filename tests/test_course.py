@@ -2,6 +2,7 @@
 
 import functools
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,20 @@ def test_names_that_only_look_like_fens_are_not_uses():
         fens_like=os.path.basename,
     )
     assert course.reference_uses(answer) == []
+
+
+def test_glue_hands_the_value_to_myst_nb_in_the_book(monkeypatch):
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda *args, **kwargs: calls.append((args, kwargs)))
+    course.glue("ch9_corr", 0.25, display=False)
+    assert calls == [(("ch9_corr", 0.25), {"display": False})]
+
+
+def test_glue_without_myst_nb_only_shows_the_value_when_asked(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # as in Colab: import fails
+    course.glue("ch9_corr", 0.25, display=False)
+    assert capsys.readouterr().out == ""
+    course.glue("ch9_corr", 0.25)
+    assert capsys.readouterr().out.strip() == "0.25"
