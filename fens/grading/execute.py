@@ -19,6 +19,7 @@ sandboxed one (:mod:`fens.grading.sandbox`) over ``ipc`` sockets, and around the
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -229,8 +230,9 @@ class SandboxedExecute(Execute):
                         tampered = f"cell {index} ({_name(cell)}) tampered with the grading: "
                         tampered += _describe(changed, now)
                         self._incident(index, "tampering", tampered)
+            cpu = _tree_cpu_seconds(getattr(self.km.provisioner, "pid", None))
         self.set_widgets_metadata()
-        self.nb.metadata["fens_grading"] = {"incidents": self.incidents}
+        self.nb.metadata["fens_grading"] = {"incidents": self.incidents, "kernel_cpu_seconds": cpu}
         return self.nb, self.resources
 
     # -- the output cap -------------------------------------------------------------------
@@ -307,6 +309,27 @@ class SandboxedExecute(Execute):
 
     def _spoiled(self, cell: NotebookNode, why: str) -> None:
         cell.outputs = [_error("TamperingError", f"not graded: {why}")]
+
+
+def _tree_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants, read
+    from ``/proc`` by the grader (the sandboxed kernel is killed at the end, unreaped by its
+    launcher, so its time never reaches the grader's own ``getrusage``). 0 where unknown."""
+    if pid is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total / ticks
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:

@@ -41,6 +41,7 @@ CSV_COLUMNS = ("student", "grade_id", "points", "max_points", "reason")
 class StudentResult:
     student: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of its grading process and its kernel (user + system)
     incidents: list[dict] = field(default_factory=list)
     error: str | None = None  # the grading process itself failed
     log: str = ""  # nbgrader's log of that failure
@@ -84,10 +85,14 @@ def run(
         snapshot = tmp / "gradebook.db"
         _copy_db(_db_path(course), snapshot)
         env = {"FENS_GRADING": "1", "FENS_CACHE_DIR": str(_cache_dir())}
-        from fens.course import data_dir
+        from fens.course import data_dir, dataset_path
 
         env["FENS_DATA_DIR"] = str(data_dir())
-        write_kernelspec(tmp / "jupyter", limits=limits, readable=readable_paths(), env=env)
+        # The data set the chapters read is made (or downloaded) here, once: the kernels may
+        # only read it, and a FENS_DATA folder outside data_dir() must be bound for them.
+        data = dataset_path(progress=progress).resolve()
+        readable = readable_paths(extra=(data,))
+        write_kernelspec(tmp / "jupyter", limits=limits, readable=readable, env=env)
         jobs = [_Job(course.root, chapter, s, str(tmp), str(snapshot), limits) for s in students]
         results = _run_all(jobs, workers, limits, progress)
         for result in results:
@@ -206,19 +211,42 @@ def _grade_one(job: _Job) -> None:
     try:
         _start(converter, f"autograding {job.student}")
         nb = nbformat.read(job.autograded(), as_version=4)
-        result.incidents = nb.metadata.get("fens_grading", {}).get("incidents", [])
+        grading = nb.metadata.get("fens_grading", {})
+        result.incidents = grading.get("incidents", [])
+        result.cpu_seconds = grading.get("kernel_cpu_seconds", 0.0)
     except Exception as error:  # noqa: BLE001 (the parent records it; the others go on)
         result.log = f"{type(error).__name__}: {error}"
         result.error = f"grading failed ({type(error).__name__}: {str(error).splitlines()[0]})"
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds += _cpu_seconds()
     job.result_file.write_text(json.dumps(asdict(result)))
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished children."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+_PRELOAD = (
+    "fens.grading.run",
+    "fens.grading.execute",
+    "nbgrader.converters",
+    "nbgrader.preprocessors",
+)
 
 
 def _run_all(jobs: list[_Job], workers: int, limits: Limits, progress: bool) -> list:
     """Run the jobs, ``workers`` processes at a time, each killed past its wall clock."""
     from tqdm.auto import tqdm
 
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Each submission gets a fresh process forked from a server that has already imported
+    # nbgrader and the grader (seconds per submission otherwise), never from this one.
+    context.set_forkserver_preload(list(_PRELOAD))
     pending, running, done = list(jobs), {}, {}
     wall = limits.submission_seconds + 120  # nbgrader's own steps, the kernel's start
     bar = tqdm(total=len(jobs), desc="grading", unit="submission", disable=not progress)
