@@ -125,7 +125,9 @@ def reading(site: str, browser) -> dict[str, Page]:
 
 
 def _all_pages() -> set[str]:
-    return {str(path.relative_to(HTML)) for path in HTML.rglob("*.html")}
+    """The pages of the site (not the theme's template fragments under _static)."""
+    pages = {str(path.relative_to(HTML)) for path in HTML.rglob("*.html")}
+    return {page for page in pages if not page.startswith(("_static/", "reports/"))}
 
 
 def _screenshots(context, site: str) -> None:
@@ -152,8 +154,10 @@ def _pages(reading: dict[str, Page]) -> list[Page]:
 
 def test_every_page_is_reached_from_the_landing_page(reading):
     reached = set(reading["__reached__"].links["reached"])
-    # index.html only redirects to the landing page; genindex is Sphinx's, linked from no page
-    unreached = _all_pages() - reached - {"index.html", "genindex.html"}
+    # index.html only redirects to the landing page; Sphinx's indices are linked from no page;
+    # search.html is reached through the search box (a form), tested below
+    indices = {"index.html", "genindex.html", "py-modindex.html", "search.html"}
+    unreached = _all_pages() - reached - indices
     assert not unreached, f"pages no link leads to: {sorted(unreached)}"
     for notebook in chapter_notebooks():
         assert f"{_docname(notebook)}.html" in reached

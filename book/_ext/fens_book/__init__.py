@@ -81,6 +81,22 @@ def _configure(app: Sphinx, config) -> None:
     repository(app)  # a wrong address fails the build at once
 
 
+def _page_fixes(app: Sphinx, pagename: str, templatename, context: dict, doctree) -> None:
+    """Two console errors of the theme stack on every page: sphinx-thebe registers its inline
+    configuration script once per read (``const THEBE_JS_URL`` declared twice), and the theme
+    gets an empty colour mode (pydata-sphinx-theme: "Got invalid theme mode")."""
+    unique, seen = [], set()
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {}) or {}
+        key = (str(getattr(script, "filename", script)), tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
 def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
     """Pages to read again although their source did not change: chapters whose last execution
     failed (a second build must not pass over a broken chapter), and the pages that list the
@@ -322,6 +338,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure, priority=100)  # before myst-nb reads it
     app.connect("env-get-outdated", _outdated)
     app.connect("html-page-context", _chapter_links, priority=600)  # after the theme's buttons
+    app.connect("html-page-context", _page_fixes, priority=900)
     app.connect("build-finished", _finish)
     app.add_config_value("fens_book_data", "simulated", "env", types=[str])
     app.add_directive("fens-api", FensApi)
