@@ -25,6 +25,7 @@ low-rank receptive field: the "SOTA LN" model of the course.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -234,6 +235,7 @@ def build_lurz2020_model(
     config: Lurz2020Config | None = None,
     *,
     fast: bool = True,
+    weights_follow: bool = False,
     **overrides: Any,
 ) -> Lurz2020Model:
     """Build the Lurz et al. (2021) model for the data in ``dataloaders['train']``.
@@ -261,6 +263,9 @@ def build_lurz2020_model(
             :class:`fens.models.blocks.readout.FastFullGaussian2d` and the core's
             depthwise convolutions as :class:`fens.models.blocks.depthwise.DepthwiseConv2d`. False:
             neuralpredictors' own blocks, the reference. Checkpoints load into either.
+        weights_follow: a state dict is loaded into the model next (a checkpoint), so the
+            readout bias is not initialised from the data (which would read every training
+            batch for nothing).
         **overrides: :class:`Lurz2020Config` fields to change.
 
     Returns:
@@ -280,7 +285,7 @@ def build_lurz2020_model(
     # Everything read from the data comes before seeding: a shuffling loader draws from the
     # global generator, and the model's weights must not depend on it.
     input_shape, n_neurons, mean_response = _training_statistics(
-        train_loader, with_mean=config.readout_bias
+        train_loader, with_mean=config.readout_bias and not weights_follow
     )
     _check_kernel_fits(config, input_shape)
     source_grid = None
@@ -326,18 +331,21 @@ def build_lurz2020_model(
     if fast:
         use_fast_depthwise(core)
     readout_class = FastFullGaussian2d if fast else FullGaussian2d
-    readout = readout_class(
-        in_shape=_output_shape(core, input_shape),
-        outdims=n_neurons,
-        bias=config.readout_bias,
-        init_mu_range=config.init_mu_range,
-        init_sigma=config.init_sigma,
-        gauss_type=config.gauss_type,
-        grid_mean_predictor=readout_grid_predictor,
-        source_grid=source_grid,
-        mean_activity=mean_response,
-        feature_reg_weight=config.gamma_readout,
-    )
+    with warnings.catch_warnings():
+        if weights_follow:  # the bias is loaded next, not left at zero
+            warnings.filterwarnings("ignore", "Readout is NOT initialized with mean activity")
+        readout = readout_class(
+            in_shape=_output_shape(core, input_shape),
+            outdims=n_neurons,
+            bias=config.readout_bias,
+            init_mu_range=config.init_mu_range,
+            init_sigma=config.init_sigma,
+            gauss_type=config.gauss_type,
+            grid_mean_predictor=readout_grid_predictor,
+            source_grid=source_grid,
+            mean_activity=mean_response,
+            feature_reg_weight=config.gamma_readout,
+        )
     return Lurz2020Model(core, readout, input_shape, config)
 
 

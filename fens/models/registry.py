@@ -196,5 +196,7 @@ def rebuild_model(
             f"unknown architecture {architecture!r}; expected one of {list(ARCHITECTURES)}"
         )
     if architecture == "lurz2020":
-        return build_lurz2020_model(dataloaders=dataloaders, seed=0, fast=fast, **config)
+        return build_lurz2020_model(
+            dataloaders=dataloaders, seed=0, fast=fast, weights_follow=True, **config
+        )
     return ARCHITECTURES[architecture](**config)

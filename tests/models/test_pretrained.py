@@ -121,3 +121,33 @@ def test_shipped_checkpoints_are_small_and_documented(path, loaders):
     assert info["training"]["command"].startswith("fens train")
     with pytest.raises(ValueError, match="trained on another data set"):
         load_pretrained(path, loaders)
+
+
+def test_loading_a_lurz_checkpoint_reads_one_training_batch_not_all(loaders, tmp_path, recwarn):
+    """The readout bias comes from the checkpoint, so no pass over the training data (the
+    'mean training response') and no neuralpredictors warning about an uninitialised bias."""
+    model = build_model("sota_cnn", loaders, seed=3).eval()
+    path = save_checkpoint(
+        tmp_path / "sota_cnn.pt",
+        model,
+        name="sota_cnn",
+        dataloaders=loaders,
+        metrics={},
+        training={},
+    )
+
+    class Counting(torch.utils.data.DataLoader):
+        batches = 0
+
+        def __iter__(self):
+            for batch in super().__iter__():
+                Counting.batches += 1
+                yield batch
+
+    train = loaders["train"]
+    counting = Counting(train.dataset, batch_size=train.batch_size, sampler=train.sampler)
+    loaded = load_pretrained(path, {**loaders, "train": counting})
+    assert Counting.batches == 1  # the image shape and the number of neurons
+    images, _ = next(iter(loaders["test"]))
+    torch.testing.assert_close(loaded(images), model(images))
+    assert not [w for w in recwarn if "NOT initialized" in str(w.message)]
