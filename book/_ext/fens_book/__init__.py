@@ -83,12 +83,16 @@ def _configure(app: Sphinx, config) -> None:
 
 def _page_fixes(app: Sphinx, pagename: str, templatename, context: dict, doctree) -> None:
     """Two console errors of the theme stack on every page: sphinx-thebe registers its inline
-    configuration script once per read (``const THEBE_JS_URL`` declared twice), and the theme
+    configuration script once per read (``const THEBE_JS_URL`` declared twice; sphinx-togglebutton
+    its selector too), and the theme
     gets an empty colour mode (pydata-sphinx-theme: "Got invalid theme mode")."""
     unique, seen = [], set()
     for script in context.get("script_files", []):
         attributes = getattr(script, "attributes", {}) or {}
-        key = (str(getattr(script, "filename", script)), tuple(sorted(attributes.items())))
+        if attributes.get("body"):  # an inline script (its filename None or "")
+            key = ("inline", attributes["body"])
+        else:
+            key = (str(getattr(script, "filename", script)), repr(sorted(attributes.items())))
         if key not in seen:
             seen.add(key)
             unique.append(script)
