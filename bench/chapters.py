@@ -7,8 +7,8 @@ Executing reads each notebook of ``solutions/`` as the book does (hidden tests c
 data setting first: ``book/_ext/fens_book``), runs it in its own folder with a fresh kernel and
 without the book's cache. ``--from-build`` prints ``_build/execution.json``, which the book's
 build writes from jupyter-cache (for a chapter taken from the cache: the seconds it took when it
-was executed). A chapter may take at most 3 minutes on the course's 2-core CPU; the script
-exits with 1 when one took longer or failed.
+was executed). A chapter may take at most 3 minutes on the course's 2-core CPU: those over it
+are marked, and ``--strict`` exits with 1 then.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from-build", action="store_true", help="print the last build's times")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if one is over 3 minutes")
     args = parser.parse_args(argv)
     if args.from_build:
         times = from_build()
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(seconds or 0 for seconds in times.values())
     print(f"{'total':<50} {total:9.1f}  ({len(times)} chapters)")
     over = [name for name, seconds in times.items() if seconds and seconds > MAX_CHAPTER_SECONDS]
-    return 1 if over else 0
+    return 1 if over and args.strict else 0
 
 
 if __name__ == "__main__":
