@@ -52,8 +52,11 @@ def glue(name: str, value: Any, display: bool = True) -> None:
 
     In the book build, the chapters' prose shows ``{glue:text}`name``` from the executed
     notebook, so no number is typed in. Where myst-nb is not installed (Colab, a plain Jupyter),
-    the value is only shown, if ``display``, where it is computed.
+    the value is only shown, if ``display``, where it is computed. NumPy and torch scalars are
+    glued as Python numbers, so that a format in the text (``{glue:text}`name:.3f```) applies.
     """
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()  # np.float32(0.25) would be glued as the text 'np.float32(0.25)'
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -238,7 +238,12 @@ def test_glue_hands_the_value_to_myst_nb_in_the_book(monkeypatch):
     calls = []
     monkeypatch.setattr(myst_nb, "glue", lambda *args, **kwargs: calls.append((args, kwargs)))
     course.glue("ch9_corr", 0.25, display=False)
-    assert calls == [(("ch9_corr", 0.25), {"display": False})]
+    course.glue("ch9_scalar", np.float32(0.5), display=False)
+    course.glue("ch9_array", np.arange(2), display=False)
+    assert calls[0] == (("ch9_corr", 0.25), {"display": False})
+    assert calls[1] == (("ch9_scalar", 0.5), {"display": False})
+    assert type(calls[1][0][1]) is float  # a Python number, which a format in the text takes
+    assert type(calls[2][0][1]) is np.ndarray
 
 
 def test_glue_without_myst_nb_only_shows_the_value_when_asked(monkeypatch, capsys):
