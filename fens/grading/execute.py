@@ -131,6 +131,9 @@ raise RuntimeError(%(token)r)
 """
 
 
+UNIX_SOCKET_PATH_BYTES = 107  # sun_path of struct sockaddr_un on Linux, less its final NUL
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose connection file and ``ipc`` sockets live in a fresh runtime
     folder (bound into the sandbox)."""
@@ -145,6 +148,12 @@ class SandboxKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(runtime / "kernel.json")
         self.ip = str(runtime / "ipc")
+        longest = len(os.fsencode(self.ip)) + len("-65535")  # ZeroMQ appends "-<port>"
+        if longest > UNIX_SOCKET_PATH_BYTES:
+            raise ValueError(
+                f"the kernel's ipc sockets {self.ip}-N would be {longest} bytes long, more than "
+                f"a UNIX socket's {UNIX_SOCKET_PATH_BYTES}: give a shorter runtime_root"
+            )
 
 
 class SandboxedExecute(Execute):

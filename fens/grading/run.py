@@ -200,7 +200,11 @@ def _grade_one(job: _Job) -> None:
     config.SandboxedExecute.timeout = job.limits.cell_seconds
     config.SandboxedExecute.submission_timeout = job.limits.submission_seconds
     config.SandboxedExecute.cell_output_bytes = job.limits.cell_output_bytes
-    config.SandboxKernelManager.runtime_root = str(work / "runtime")
+    # ZeroMQ's ipc sockets are files whose paths must fit a UNIX socket address (107 bytes):
+    # they go under a short folder of the system's temporary one, not under the work folder,
+    # whose path grows with the student's id.
+    kernels = Path(tempfile.mkdtemp(prefix="fens-kernels-"))
+    config.SandboxKernelManager.runtime_root = str(kernels)
     converter = Autograde(
         coursedir=course.coursedir(config, assignment_id=job.chapter, student_id=job.student),
         config=config,
@@ -217,6 +221,8 @@ def _grade_one(job: _Job) -> None:
     except Exception as error:  # noqa: BLE001 (the parent records it; the others go on)
         result.log = f"{type(error).__name__}: {error}"
         result.error = f"grading failed ({type(error).__name__}: {str(error).splitlines()[0]})"
+    finally:
+        shutil.rmtree(kernels, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     result.cpu_seconds += _cpu_seconds()
     job.result_file.write_text(json.dumps(asdict(result)))

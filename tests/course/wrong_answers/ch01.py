@@ -49,20 +49,13 @@ def show_image(image, ax=None, title=None):
         why="counts pixels of the image, not neurons",
         source="""# ch1_count_neurons
 n_neurons = trial_image.size
-
-
-def fraction_responding(responses, threshold):
-    return float(np.mean(np.asarray(responses) > threshold))
 """,
         expected={"ch1_n_neurons_tests": 0},
     ),
     WrongAnswer(
-        grade_id="ch1_count_neurons",
+        grade_id="ch1_fraction_responding",
         why="a count of neurons instead of a fraction",
-        source="""# ch1_count_neurons
-n_neurons = len(trial_responses)
-
-
+        source="""# ch1_fraction_responding
 def fraction_responding(responses, threshold):
     return int(np.sum(np.asarray(responses) > threshold))
 """,
