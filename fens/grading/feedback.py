@@ -15,8 +15,8 @@ import re
 
 from nbformat import NotebookNode
 
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-END_HIDDEN = "### END HIDDEN TESTS"
+from fens.grading.release import BEGIN_HIDDEN, END_HIDDEN
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython 8's frame header of a cell: "Cell In[12], line 7".
 _CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>),? line (\d+)")

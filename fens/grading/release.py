@@ -39,11 +39,13 @@ def generate(course: Course, chapter: str) -> Path:
     return released
 
 
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MARKERS = (
-    "### BEGIN SOLUTION",
-    "### END SOLUTION",
-    "### BEGIN HIDDEN TESTS",
-    "### END HIDDEN TESTS",
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    BEGIN_HIDDEN,
+    END_HIDDEN,
     "=== BEGIN MARK SCHEME ===",
     "=== END MARK SCHEME ===",
 )

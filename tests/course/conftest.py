@@ -23,10 +23,11 @@ from pathlib import Path
 
 import nbformat
 
+from fens.grading.release import BEGIN_SOLUTION, END_SOLUTION
 from tests.course.wrong_answers import WrongAnswer
 
 REPO = Path(__file__).resolve().parents[2]
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+SOLUTION_MARKERS = (BEGIN_SOLUTION, END_SOLUTION)
 
 
 def chapters() -> list[str]:
