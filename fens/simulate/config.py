@@ -33,6 +33,13 @@ class SimulationConfig:
     rate_median: float = 0.3  # median over neurons of the mean noise-free response (a.u.)
     rate_log_sd: float = 0.8  # sd over neurons of the log mean response
     baseline_fraction: float = 0.5  # baseline of a neuron, relative to its mean stimulus response
+    subunit_fraction: float = 0.0  # share of subunit cells (several Gabor subunits pooled)
+    n_subunits: int = 4  # subunits of a subunit cell
+    subunit_orientation_sd: float = 30.0  # sd of the subunits' orientations (degrees)
+    subunit_scatter: float = 1.0  # sd of the subunits' positions, in envelope sds
+    deep_fraction: float = 0.0  # share of deep cells (a fixed random deep network's features)
+    surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
+    surround_strength_range: tuple[float, float] = (0.5, 2.0)  # log-uniform, see GroundTruth
     spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
     contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
     # halves the drive of a neuron with normalisation strength 1
@@ -60,8 +67,22 @@ class SimulationConfig:
                 f"n_test_trials must allow >= 2 repeats of each of the {self.n_test_images} "
                 f"test images, got {self.n_test_trials}"
             )
-        for name in ("complex_fraction", "normalized_fraction", "weak_fraction", "weak_gain"):
+        for name in (
+            "complex_fraction",
+            "normalized_fraction",
+            "weak_fraction",
+            "weak_gain",
+            "subunit_fraction",
+            "deep_fraction",
+            "surround_fraction",
+        ):
             check_number(name, getattr(self, name), minimum=0, maximum=1)
+        if self.subunit_fraction + self.deep_fraction > 1:
+            raise ValueError(
+                "subunit_fraction + deep_fraction must be at most 1, got "
+                f"{self.subunit_fraction} + {self.deep_fraction}"
+            )
+        check_int("n_subunits", self.n_subunits)
         check_number(
             "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1
         )
@@ -78,11 +99,13 @@ class SimulationConfig:
             "rate_log_sd",
             "baseline_fraction",
             "rf_scatter_px",
+            "subunit_orientation_sd",
+            "subunit_scatter",
             "private_gain_sd",
             "shared_gain_sd",
         ):
             check_number(name, getattr(self, name), minimum=0)
-        for name in ("spatial_frequency_range", "depth_range_um"):
+        for name in ("spatial_frequency_range", "depth_range_um", "surround_strength_range"):
             low, high = getattr(self, name)
             check_number(f"{name}[0]", low, minimum=0)
             check_number(f"{name}[1]", high, minimum=low)
@@ -99,6 +122,11 @@ class SimulationConfig:
             if getattr(self, f.name) != f.default
         ]
         return f"SimulationConfig({', '.join(changed)})"
+
+    @property
+    def has_later_kinds(self) -> bool:
+        """Whether the population has subunit or deep cells or surround suppression."""
+        return max(self.subunit_fraction, self.deep_fraction, self.surround_fraction) > 0
 
     @property
     def n_trials(self) -> int:

@@ -1,13 +1,21 @@
 """Model V1 layer 2/3 neurons with known ground truth.
 
-Each neuron is a classic textbook unit of primary visual cortex:
+Each neuron is one of four kinds:
 
 - a **simple cell**: a half-wave rectified Gabor filter (Jones & Palmer 1987);
 - a **complex cell**: the energy model, the norm of a quadrature pair of Gabor filters
   (Adelson & Bergen 1985);
-- optionally **divisively normalised** by the local contrast energy in a Gaussian pool around its
-  receptive field (Heeger 1992; Carandini & Heeger 2012);
-- followed by a power-law output nonlinearity (Priebe & Ferster 2008), a gain and a baseline.
+- a **subunit cell**: the rectified-squared outputs of several Gabor subunits at scattered
+  positions and orientations, pooled (Rust et al. 2005; Vintch, Movshon & Simoncelli 2015);
+- a **deep cell**: a random combination of the features of a fixed random deep network at its
+  receptive-field centre (:mod:`fens.simulate.random_network`), standing for the structure of
+  mouse V1 responses that classic models miss (Walker et al. 2019; Cadena et al. 2019);
+
+each optionally **divisively normalised** by the local contrast energy in a Gaussian pool around
+its receptive field (Heeger 1992; Carandini & Heeger 2012) and by **orientation-tuned surround
+suppression**, the energy at its own orientation and spatial frequency around its receptive
+field (Cavanaugh, Bair & Movshon 2002; in mouse V1 Self et al. 2014), followed by a power-law
+output nonlinearity (Priebe & Ferster 2008), a gain and a baseline.
 
 Receptive-field centres follow the neurons' positions on cortex through an affine retinotopic
 map plus a few pixels of scatter, so that a readout that predicts positions from cortical
@@ -24,77 +32,23 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
+from fens.simulate import gabor_bank
 from fens.simulate.config import SimulationConfig
+from fens.simulate.filters import gabor, gaussian_pools, sample_maps, without_subnormals
+from fens.simulate.random_network import RandomNetwork
 from fens.simulate.stimuli import IMAGE_SHAPE
 
 GROUND_TRUTH_DIR = "ground_truth"
-CELL_TYPES = ("simple", "complex")
-
-
-def gabor(
-    center: np.ndarray,
-    size: np.ndarray,
-    aspect: np.ndarray,
-    orientation: np.ndarray,
-    spatial_frequency: np.ndarray,
-    phase: np.ndarray,
-    shape: tuple[int, int] = IMAGE_SHAPE,
-) -> np.ndarray:
-    """Zero-mean, unit-norm Gabor filters, one per row of parameters.
-
-    ``g(x, y) = exp(-(u**2 + (aspect * v)**2) / (2 size**2)) cos(2 pi f u + phase)``, where
-    ``u`` runs along the carrier's wave vector (at ``orientation`` from the image's x axis
-    towards its y axis, i.e. rows downward) and ``v`` along the bars. The envelope-weighted mean
-    of the carrier is subtracted, so a uniform image gives zero.
-
-    Args:
-        center: ``(N, 2)`` centre (x = column, y = row) in pixels.
-        size: ``(N,)`` envelope sd across the bars, in pixels.
-        aspect: ``(N,)`` ratio of the envelope's widths across / along the bars (< 1: elongated).
-        orientation: ``(N,)`` radians.
-        spatial_frequency: ``(N,)`` cycles per pixel.
-        phase: ``(N,)`` radians.
-        shape: ``(height, width)`` of the image.
-
-    Returns:
-        ``(N, height, width)`` float64 filters.
-    """
-    height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)  # (H, W) each
-    dx = x[None] - center[:, 0, None, None]  # (N, H, W)
-    dy = y[None] - center[:, 1, None, None]
-    cos, sin = np.cos(orientation)[:, None, None], np.sin(orientation)[:, None, None]
-    u = dx * cos + dy * sin
-    v = -dx * sin + dy * cos
-    sigma = size[:, None, None]
-    envelope = np.exp(-(u**2 + (aspect[:, None, None] * v) ** 2) / (2 * sigma**2))
-    carrier = np.cos(2 * np.pi * spatial_frequency[:, None, None] * u + phase[:, None, None])
-    g = envelope * carrier
-    dc = g.sum(axis=(1, 2), keepdims=True) / envelope.sum(axis=(1, 2), keepdims=True)
-    g = g - dc * envelope
-    return g / np.linalg.norm(g, axis=(1, 2), keepdims=True)
-
-
-def gaussian_pools(
-    center: np.ndarray, pool_size: np.ndarray, shape: tuple[int, int] = IMAGE_SHAPE
-) -> np.ndarray:
-    """Isotropic Gaussian weights that sum to 1 over the image: the normalisation pools.
-
-    Args:
-        center: ``(N, 2)`` centre (x = column, y = row) in pixels.
-        pool_size: ``(N,)`` sd in pixels.
-        shape: ``(height, width)`` of the image.
-
-    Returns:
-        ``(N, height, width)`` float64 weights.
-    """
-    height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    d2 = (x[None] - center[:, 0, None, None]) ** 2 + (y[None] - center[:, 1, None, None]) ** 2
-    w = np.exp(-d2 / (2 * pool_size[:, None, None] ** 2))
-    return w / w.sum(axis=(1, 2), keepdims=True)
+NETWORK_DIR = "network"
+CELL_TYPES = ("simple", "complex", "subunit", "deep")
+#: Neurons whose true optimal stimulus is a Gabor of their filter pair (see fens.analysis.truth).
+GABOR_TYPES = ("simple", "complex")
+#: Positions of the surround filters on a ring around the centre, in envelope sds: along the
+#: wave vector (flanks) and along the bars (ends), both sides.
+SURROUND_RADIUS = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,17 +59,27 @@ class GroundTruth:
 
         a = <filters[n, 0], x>                                   (simple cell)
         a = sqrt(<filters[n, 0], x>**2 + <filters[n, 1], x>**2)  (complex cell)
-        drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference)
+        a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
+        a = |deep_weight[n] @ phi(x)[:, center[n]]|             (deep cell, a 2-vector)
+        drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
+                               + surround_strength[n] * e / surround_reference[n])
         mean = gain[n] * drive ** exponent[n] + baseline[n]
 
     where ``c`` is the RMS contrast of ``x`` in a Gaussian pool of sd ``pool_size[n]`` around the
-    receptive-field centre. Simple cells use only the even filter (``filters[n, 0]``); the
-    second is its quadrature partner (phase + pi/2).
+    receptive-field centre, ``s_nk`` the subunits' Gabor filters (the neuron's spatial frequency
+    and envelope, at ``subunit_center`` and ``subunit_orientation``), ``phi`` the features of
+    the random ``network`` and ``e`` the surround energy: the mean energy of the neuron's Gabor
+    pair's orientation and spatial frequency in a Gabor bank, read :data:`SURROUND_RADIUS`
+    envelope sds away, on its flanks and its ends (:meth:`surround_energy`). Simple
+    cells use only the even filter (``filters[n, 0]``); the second is its quadrature partner
+    (phase + pi/2). Subunit and deep cells keep a Gabor pair too, the one their surround is made
+    of; it is not their receptive field.
 
     Attributes:
-        cell_type: ``(N,)`` 'simple' or 'complex'.
+        cell_type: ``(N,)`` 'simple', 'complex', 'subunit' or 'deep'.
         orientation: ``(N,)`` radians in [0, pi), direction of the carrier's wave vector from
-            the image x axis (columns) towards y (rows, downward).
+            the image x axis (columns) towards y (rows, downward); for subunit cells the
+            centre of their subunits' orientations; for deep cells the surround's only.
         spatial_frequency: ``(N,)`` cycles per pixel.
         phase: ``(N,)`` radians of the first filter.
         center: ``(N, 2)`` receptive-field centre (x = column, y = row) in pixels.
@@ -132,6 +96,16 @@ class GroundTruth:
         retinotopy: ``(2, 3)`` affine map from cortical position (x, y in um, as in
             ``cell_motor_coordinates``) to the receptive-field centre before scatter:
             ``center ~ retinotopy[:, :2] @ (x, y) + retinotopy[:, 2]``.
+        surround_strength: ``(N,)`` 0 for neurons without surround suppression.
+        surround_reference: ``(N,)`` mean surround energy over the stimuli the population was
+            drawn for (so a strength of 1 halves the drive at a typical surround).
+        subunit_center: ``(N, K, 2)`` subunit centres in pixels (K = 0 without subunit cells).
+        subunit_orientation: ``(N, K)`` radians.
+        subunit_phase: ``(N, K)`` radians.
+        subunit_weight: ``(N, K)`` non-negative, summing to 1 for subunit cells, else 0.
+        deep_weight: ``(N, 2, C)`` two readouts of the network's C channels, whose energy
+            drives a deep cell, as a quadrature pair drives a complex cell (0 for other kinds).
+        network: the :class:`~fens.simulate.random_network.RandomNetwork`, or None.
     """
 
     cell_type: np.ndarray
@@ -150,6 +124,31 @@ class GroundTruth:
     filters: np.ndarray
     contrast_reference: np.ndarray
     retinotopy: np.ndarray
+    surround_strength: np.ndarray | None = None
+    surround_reference: np.ndarray | None = None
+    subunit_center: np.ndarray | None = None
+    subunit_orientation: np.ndarray | None = None
+    subunit_phase: np.ndarray | None = None
+    subunit_weight: np.ndarray | None = None
+    deep_weight: np.ndarray | None = None
+    network: RandomNetwork | None = None
+
+    def __post_init__(self) -> None:
+        """Fill the fields of the later kinds for a population without them (as in data
+        sets written before they existed): no surround, no subunits, no network."""
+        n = len(self.cell_type)
+        defaults = {
+            "surround_strength": np.zeros(n),
+            "surround_reference": np.ones(n),
+            "subunit_center": np.zeros((n, 0, 2)),
+            "subunit_orientation": np.zeros((n, 0)),
+            "subunit_phase": np.zeros((n, 0)),
+            "subunit_weight": np.zeros((n, 0)),
+            "deep_weight": np.zeros((n, 2, 0), np.float32),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     @property
     def n_neurons(self) -> int:
@@ -157,33 +156,117 @@ class GroundTruth:
 
     def __repr__(self) -> str:
         """Counts of each kind of neuron, not the arrays (the filters alone are N x 4608)."""
-        kinds = ", ".join(f"{kind}={int((self.cell_type == kind).sum())}" for kind in CELL_TYPES)
+        kinds = ", ".join(
+            f"{kind}={count}"
+            for kind in CELL_TYPES
+            if (count := int((self.cell_type == kind).sum())) or kind in GABOR_TYPES
+        )
+        surround = int((self.surround_strength > 0).sum())
         return (
             f"GroundTruth(neurons={self.n_neurons}, {kinds}, "
             f"normalized={int((self.normalization_strength > 0).sum())}, "
-            f"responsive={int(np.sum(self.responsive))}, image={tuple(self.filters.shape[2:])})"
+            + (f"surround={surround}, " if surround else "")
+            + f"responsive={int(np.sum(self.responsive))}, image={tuple(self.filters.shape[2:])})"
         )
 
     @cached_property
     def pools(self) -> np.ndarray:
         """``(N, 36 * 64)`` float32 normalisation pools (Gaussian weights summing to 1)."""
         pools = gaussian_pools(self.center, self.pool_size, self.filters.shape[2:])
-        return pools.reshape(self.n_neurons, -1).astype(np.float32)
+        return without_subnormals(pools.reshape(self.n_neurons, -1))
+
+    @cached_property
+    def filter_matrix(self) -> np.ndarray:
+        """``(2 N, 36 * 64)`` float32: each neuron's Gabor pair, one filter per row."""
+        return without_subnormals(self.filters.reshape(2 * self.n_neurons, -1))
+
+    @cached_property
+    def subunit_filters(self) -> np.ndarray:
+        """``(S * K, 36 * 64)`` float32 filters of the S subunit cells' K subunits."""
+        ids = np.flatnonzero(self.cell_type == "subunit")
+        k = self.subunit_weight.shape[1]
+        repeat = np.repeat  # each neuron's parameters, once per subunit
+        f = gabor(
+            self.subunit_center[ids].reshape(-1, 2),
+            repeat(self.size[ids], k),
+            repeat(self.aspect[ids], k),
+            self.subunit_orientation[ids].reshape(-1),
+            repeat(self.spatial_frequency[ids], k),
+            self.subunit_phase[ids].reshape(-1),
+            self.filters.shape[2:],
+        )
+        return without_subnormals(f.reshape(len(ids) * k, -1))
+
+    @cached_property
+    def surround_points(self) -> np.ndarray:
+        """``(M, 4, 2)`` where the surround of each of the M surround-suppressed neurons is
+        read: :data:`SURROUND_RADIUS` envelope sds from the centre on both flanks (across
+        the bars) and both ends (along them)."""
+        ids = np.flatnonzero(self.surround_strength > 0)
+        theta = self.orientation[ids]
+        across = np.stack([np.cos(theta), np.sin(theta)], axis=1) * self.size[ids, None]
+        along = (
+            np.stack([-np.sin(theta), np.cos(theta)], axis=1)
+            * (self.size[ids] / self.aspect[ids])[:, None]
+        )
+        offsets = SURROUND_RADIUS * np.stack([across, -across, along, -along], axis=1)
+        return self.center[ids, None] + offsets
+
+    def surround_energy(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, M)`` surround energy of the M surround-suppressed neurons: the
+        :mod:`~fens.simulate.gabor_bank` energies, weighted towards each neuron's orientation
+        and spatial frequency (:func:`~fens.simulate.gabor_bank.tuned_weights`), averaged over
+        its :attr:`surround_points`; for images ``(B, 1, 36, 64)`` scaled to -0.5..0.5."""
+        ids = np.flatnonzero(self.surround_strength > 0)
+        maps = gabor_bank.energy(x)  # (B, C, H, W)
+        at = sample_maps(maps, self.surround_points.reshape(-1, 2)).reshape(len(x), ids.size, 4, -1)
+        weights = gabor_bank.tuned_weights(self.orientation[ids], self.spatial_frequency[ids])
+        return (at.mean(2) * torch.as_tensor(weights, dtype=x.dtype, device=x.device)).sum(-1)
+
+    def deep_excitation(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` the D deep cells' drive before normalisation, for images
+        ``(B, 1, 36, 64)`` scaled to -0.5..0.5."""
+        deep = np.flatnonzero(self.cell_type == "deep")
+        phi = sample_maps(self.network.features(x), self.center[deep])  # (B, D, C)
+        w = torch.as_tensor(self.deep_weight[deep], dtype=x.dtype, device=x.device)  # (D, 2, C)
+        pair = (phi[:, :, None] * w).sum(-1)  # (B, D, 2)
+        return pair.pow(2).sum(-1).clamp_min(1e-12).sqrt()
+
+    def excitation(self, x: np.ndarray) -> np.ndarray:
+        """``(B, N)`` each neuron's drive ``a`` before normalisation, for images ``(B, P)``
+        scaled to -0.5..0.5."""
+        n = self.n_neurons
+        projections = (x @ self.filter_matrix.T).reshape(len(x), n, 2)  # (B, N, 2)
+        simple = np.maximum(projections[..., 0], 0.0)
+        energy = np.sqrt((projections**2).sum(axis=-1))
+        a = np.where(self.cell_type == "complex", energy, simple)  # (B, N)
+        subunit = np.flatnonzero(self.cell_type == "subunit")
+        if subunit.size:
+            k = self.subunit_weight.shape[1]
+            s = np.maximum(x @ self.subunit_filters.T, 0.0).reshape(len(x), subunit.size, k)
+            a[:, subunit] = np.sqrt((s**2 * self.subunit_weight[subunit]).sum(axis=-1))
+        deep = np.flatnonzero(self.cell_type == "deep")
+        if deep.size:
+            with torch.no_grad():
+                a[:, deep] = self.deep_excitation(as_images(x, self.filters.shape[2:])).numpy()
+        return a
 
     def drive(self, images: np.ndarray) -> np.ndarray:
         """Normalised drive ``(B, N)`` (before gain, power and baseline) for images ``(B, P)``
         already scaled to -0.5..0.5, P = 36 * 64 pixels."""
-        n = self.n_neurons
         x = images.astype(np.float32, copy=False)
-        filters = self.filters.reshape(n * 2, -1)  # (2N, P)
-        projections = (x @ filters.T).reshape(len(x), n, 2)  # (B, N, 2)
-        simple = np.maximum(projections[..., 0], 0.0)
-        energy = np.sqrt((projections**2).sum(axis=-1))
-        a = np.where(self.cell_type == "complex", energy, simple)  # (B, N)
+        a = self.excitation(x)
         mean = x @ self.pools.T  # (B, N) local mean luminance
         mean_sq = (x**2) @ self.pools.T
         contrast = np.sqrt(np.maximum(mean_sq - mean**2, 0.0))  # (B, N) local RMS contrast
-        return a / (1.0 + self.normalization_strength * contrast / self.contrast_reference)
+        denominator = 1.0 + self.normalization_strength * contrast / self.contrast_reference
+        surround = np.flatnonzero(self.surround_strength > 0)
+        if surround.size:
+            strength = self.surround_strength[surround] / self.surround_reference[surround]
+            with torch.no_grad():
+                energy = self.surround_energy(as_images(x, self.filters.shape[2:])).numpy()
+            denominator[:, surround] += strength * energy
+        return np.maximum(a, 0.0) / denominator
 
     def mean_response(
         self, images: np.ndarray, batch_size: int = 1024, progress: bool = False
@@ -215,21 +298,39 @@ class GroundTruth:
         return out
 
     def save(self, folder: str | Path) -> None:
-        """Write every attribute as ``{folder}/ground_truth/{name}.npy``."""
+        """Write every array attribute as ``{folder}/ground_truth/{name}.npy``, and the
+        network's arrays under ``{folder}/ground_truth/network/``."""
         target = Path(folder) / GROUND_TRUTH_DIR
         target.mkdir(parents=True, exist_ok=True)
         for f in fields(self):
-            np.save(target / f"{f.name}.npy", getattr(self, f.name), allow_pickle=False)
+            if f.name != "network":
+                np.save(target / f"{f.name}.npy", getattr(self, f.name), allow_pickle=False)
+        if self.network is not None:
+            self.network.save(target / NETWORK_DIR)
 
     @classmethod
     def load(cls, folder: str | Path) -> GroundTruth:
-        """Read the ground truth written beside a simulated data set in ``folder``."""
+        """Read the ground truth written beside a simulated data set in ``folder`` (one
+        written before the later kinds of neuron existed reads as a population without them)."""
         source = Path(folder) / GROUND_TRUTH_DIR
         if not source.is_dir():
             raise FileNotFoundError(
                 f"no ground truth in {source}: is {folder} a simulated data set?"
             )
-        return cls(**{f.name: np.load(source / f"{f.name}.npy") for f in fields(cls)})
+        arrays = {
+            f.name: np.load(source / f"{f.name}.npy")
+            for f in fields(cls)
+            if (source / f"{f.name}.npy").is_file()
+        }
+        network = (
+            RandomNetwork.load(source / NETWORK_DIR) if (source / NETWORK_DIR).is_dir() else None
+        )
+        return cls(**arrays, network=network)
+
+
+def as_images(x: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """Flat images ``(B, P)`` as a ``(B, 1, height, width)`` tensor sharing their memory."""
+    return torch.from_numpy(np.ascontiguousarray(x).reshape(len(x), 1, *shape))
 
 
 def cortical_positions(config: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
@@ -272,10 +373,13 @@ def draw_population(
     rng: np.random.Generator,
     stimuli: np.ndarray,
     progress: bool = False,
+    rng_kinds: np.random.Generator | None = None,
 ) -> tuple[GroundTruth, np.ndarray]:
     """Draw a population of model neurons and their cortical positions.
 
-    Each neuron's gain is set so that its mean noise-free response over ``stimuli`` is a
+    Simple and complex cells are drawn from ``rng``; the later kinds (subunit and deep cells,
+    surround suppression, :func:`add_later_kinds`) from ``rng_kinds``, so that a configuration
+    without them draws exactly the population it drew before they existed. Each neuron's gain is set so that its mean noise-free response over ``stimuli`` is a
     log-normal draw (median ``rate_median``, times ``weak_gain`` for weakly responsive neurons);
     its baseline is ``baseline_fraction`` of that mean before the weak factor.
 
@@ -284,6 +388,8 @@ def draw_population(
         rng: random generator.
         stimuli: ``(B, 36, 64)`` images in 0..255 the gains are calibrated on.
         progress: show a tqdm progress bar.
+        rng_kinds: random generator of the later kinds; needed only if the configuration
+            has any.
 
     Returns:
         The :class:`GroundTruth` and ``(N, 3)`` cortical positions in um.
@@ -339,6 +445,12 @@ def draw_population(
         contrast_reference=np.array(config.contrast_reference),
         retinotopy=retinotopy,
     )
+    if config.has_later_kinds:
+        if rng_kinds is None:
+            raise ValueError(
+                "this configuration has subunit, deep or surround cells: pass rng_kinds"
+            )
+        truth = add_later_kinds(truth, config, rng_kinds, stimuli)
     # Calibrate the gains: mean over stimuli of drive ** exponent, in batches.
     powered = truth.mean_response(stimuli, progress=progress)  # (B, N), gain 1, baseline 0
     gain = rate / np.maximum(powered.mean(axis=0, dtype=np.float64), 1e-12)
@@ -348,3 +460,64 @@ def draw_population(
         | {"gain": gain, "baseline": config.baseline_fraction * rate}
     )
     return truth, positions
+
+
+def add_later_kinds(
+    truth: GroundTruth, config: SimulationConfig, rng: np.random.Generator, stimuli: np.ndarray
+) -> GroundTruth:
+    """Turn shares of a population of simple and complex cells into subunit and deep cells
+    and give a share orientation-tuned surround suppression (see :class:`GroundTruth`).
+
+    A subunit cell keeps its centre, spatial frequency and envelope; its
+    ``config.n_subunits`` subunits scatter around the centre (sd ``subunit_scatter`` envelope
+    sds), their orientations around its own (sd ``subunit_orientation_sd`` degrees), with random
+    phases and Dirichlet(1) weights. A deep cell reads a fixed random network (drawn here,
+    calibrated on ``stimuli``) through two Gaussian readouts (sd ``1 / sqrt(C)``). Surround strengths are
+    log-uniform over ``surround_strength_range``, relative to each neuron's mean surround energy
+    over ``stimuli`` ``(B, 36, 64)`` (0..255).
+    """
+    n, k = truth.n_neurons, config.n_subunits
+    u = rng.random(n)
+    deep = u < config.deep_fraction
+    subunit = ~deep & (u < config.deep_fraction + config.subunit_fraction)
+    cell_type = np.where(deep, "deep", np.where(subunit, "subunit", truth.cell_type))
+
+    scatter = config.subunit_scatter * truth.size[:, None, None]
+    subunit_center = truth.center[:, None] + scatter * rng.normal(size=(n, k, 2))
+    jitter = np.radians(config.subunit_orientation_sd) * rng.normal(size=(n, k))
+    subunit_orientation = np.mod(truth.orientation[:, None] + jitter, np.pi)
+    subunit_phase = rng.uniform(0.0, 2 * np.pi, size=(n, k))
+    subunit_weight = np.where(subunit[:, None], rng.dirichlet(np.ones(k), size=n), 0.0)
+
+    network = RandomNetwork.draw(rng, stimuli) if deep.any() else None
+    c = network.offset.size if network is not None else 0
+    deep_weight = rng.normal(size=(n, 2, c)) / np.sqrt(max(c, 1))
+    deep_weight = np.where(deep[:, None, None], deep_weight, 0.0).astype(np.float32)
+
+    surround = rng.random(n) < config.surround_fraction
+    log_range = np.log(config.surround_strength_range)
+    surround_strength = np.where(surround, np.exp(rng.uniform(*log_range, size=n)), 0.0)
+    with_kinds = GroundTruth(
+        **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
+        | {
+            "cell_type": cell_type,
+            "surround_strength": surround_strength,
+            "subunit_center": subunit_center,
+            "subunit_orientation": subunit_orientation,
+            "subunit_phase": subunit_phase,
+            "subunit_weight": subunit_weight,
+            "deep_weight": deep_weight,
+            "network": network,
+        }
+    )
+    if not surround.any():
+        return with_kinds
+    x = stimuli.reshape(len(stimuli), -1)[:1000].astype(np.float32) / 255.0 - 0.5
+    reference = np.ones(n)
+    with torch.no_grad():
+        energy = with_kinds.surround_energy(as_images(x, IMAGE_SHAPE)).numpy()
+    reference[surround] = np.maximum(energy.mean(axis=0), 1e-6)
+    return GroundTruth(
+        **{f.name: getattr(with_kinds, f.name) for f in fields(GroundTruth)}
+        | {"surround_reference": reference}
+    )

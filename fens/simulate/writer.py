@@ -154,11 +154,14 @@ def simulate(
     _check_target(out, overwrite)
     start = time.perf_counter()
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
-    rng_stimuli, rng_neurons, rng_design, rng_behavior, rng_noise = streams
+    # The sixth stream was added with the later kinds of neuron: the first five are the same.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    rng_stimuli, rng_neurons, rng_design, rng_behavior, rng_noise, rng_kinds = streams
     n_images = config.n_train + config.n_validation + config.n_test_images
     patches = cut_patches(n_images, rng_stimuli, progress=progress)
-    truth, positions = draw_population(config, rng_neurons, patches.images, progress=progress)
+    truth, positions = draw_population(
+        config, rng_neurons, patches.images, progress=progress, rng_kinds=rng_kinds
+    )
     design = trial_design(config, rng_design)
     behavior = simulate_behavior(config.n_trials, rng_behavior)
     gain = shared_gain(

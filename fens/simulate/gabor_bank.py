@@ -1,0 +1,88 @@
+"""A bank of Gabor quadrature pairs applied at every pixel: the orientation-tuned
+surround of the simulated neurons and the classic V1 features of the calibration proxies."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fens.simulate.filters import gabor
+
+#: Orientations (radians) and spatial frequencies (cycles/pixel) of the bank, spanning the
+#: simulated neurons' range.
+ORIENTATIONS = np.arange(8) * np.pi / 8
+FREQUENCIES = (0.05, 0.08, 0.13)
+#: Kernels are (2 * RADIUS + 1) pixels square; envelope sd 0.35 periods, aspect 0.75.
+RADIUS = 16
+#: Concentration of the orientation weights of :func:`tuned_weights` (von Mises on 2 theta)
+#: and sd of the frequency weights in octaves.
+ORIENTATION_KAPPA = 2.0
+FREQUENCY_SD_OCTAVES = 0.5
+
+
+def kernels() -> np.ndarray:
+    """``(2, O * F, 2 R + 1, 2 R + 1)`` float64: the even and odd filter of each pair,
+    orientation-major (channel ``o * F + f``)."""
+    orientation, frequency = (
+        a.ravel() for a in np.meshgrid(ORIENTATIONS, FREQUENCIES, indexing="ij")
+    )
+    side = 2 * RADIUS + 1
+    center = np.full((orientation.size, 2), float(RADIUS))
+    size = 0.35 / frequency
+    aspect = np.full(orientation.size, 0.75)
+    return np.stack(
+        [
+            gabor(
+                center,
+                size,
+                aspect,
+                orientation,
+                frequency,
+                np.full(orientation.size, phase),
+                (side, side),
+            )
+            for phase in (0.0, np.pi / 2)
+        ]
+    )
+
+
+def responses(x: torch.Tensor) -> torch.Tensor:
+    """The bank's outputs at every pixel: ``(B, 2, O * F, H, W)`` (even, odd) for images
+    ``(B, 1, H, W)`` scaled to -0.5..0.5, zero outside the image (the same as
+    ``scipy.signal.correlate2d(image, kernel, mode='same')``)."""
+    k = torch.as_tensor(kernels(), dtype=x.dtype, device=x.device)  # (2, C, S, S)
+    out = F.conv2d(x, k.reshape(-1, 1, *k.shape[-2:]), padding=RADIUS)  # (B, 2C, H, W)
+    return out.reshape(len(x), 2, -1, *x.shape[-2:])
+
+
+def energy(x: torch.Tensor) -> torch.Tensor:
+    """``(B, O * F, H, W)`` energy of each pair (Adelson & Bergen 1985) at every pixel."""
+    r = responses(x)
+    return (r[:, 0] ** 2 + r[:, 1] ** 2).clamp_min(1e-12).sqrt()
+
+
+def tuned_weights(orientation: np.ndarray, spatial_frequency: np.ndarray) -> np.ndarray:
+    """``(N, O * F)`` weights over the bank's channels, summing to 1, centred on each
+    neuron's orientation (von Mises in 2 theta, :data:`ORIENTATION_KAPPA`) and spatial
+    frequency (Gaussian in octaves, :data:`FREQUENCY_SD_OCTAVES`)."""
+    by_orientation = np.exp(
+        ORIENTATION_KAPPA * np.cos(2 * (orientation[:, None] - ORIENTATIONS[None]))
+    )
+    octaves = np.log2(spatial_frequency[:, None] / np.asarray(FREQUENCIES)[None])
+    by_frequency = np.exp(-(octaves**2) / (2 * FREQUENCY_SD_OCTAVES**2))
+    w = (by_orientation[:, :, None] * by_frequency[:, None, :]).reshape(len(orientation), -1)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def features(x: torch.Tensor, linear: bool = False) -> torch.Tensor:
+    """Classic V1 features at every pixel, those of a Gabor filter bank model (Cadena et al.,
+    PLoS Comput Biol 2019): both half-wave rectified signs of each filter and each pair's
+    energy, ``(B, 5 * O * F, H, W)``; with ``linear`` the filters' outputs themselves,
+    ``(B, 2 * O * F, H, W)`` (a linear core)."""
+    r = responses(x)
+    even, odd = r[:, 0], r[:, 1]
+    if linear:
+        return torch.cat([even, odd], 1)
+    e = (even**2 + odd**2).clamp_min(1e-12).sqrt()
+    return torch.cat([F.relu(even), F.relu(-even), F.relu(odd), F.relu(-odd), e], 1)

@@ -1,0 +1,142 @@
+"""A fixed random deep network: the features behind the simulated "deep" neurons.
+
+Classic V1 models (Gabor, energy, normalisation) leave much of mouse V1's responses to natural
+images unexplained; features of deep networks explain more (Cadena et al., PLoS Comput Biol
+2019; Walker et al., Nat Neurosci 2019, whose MEIs of mouse V1 neurons are far from Gabors),
+and the population's responses are high-dimensional (Stringer et al., Nature 2019). A share of
+the simulated population stands for that: each such neuron reads, at its receptive-field centre,
+a random combination of the channels of a fixed random three-layer convolutional network.
+A model has to learn those features from a few thousand images, which is what makes these
+neurons harder to predict than a Gabor unit (the gap between a model and the oracle).
+
+The network is drawn once per data set and written to its ground truth, so that the true
+response of every neuron to any image can be computed (:meth:`RandomNetwork.features`), with
+gradients (the true MEIs of :mod:`fens.analysis.truth`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: Channels of the three layers and their kernel sizes (pixels).
+CHANNELS = (8, 16, 16)
+KERNELS = (9, 7, 7)
+#: sd (pixels) of the Gaussian smoothing of the first layer's random kernels: white-noise
+#: kernels would respond mostly to single-pixel noise, smoothed ones to image structure.
+FIRST_LAYER_SMOOTHING = 1.5
+#: sd (pixels) of the spatial pooling of the last layer's features before the readout.
+READOUT_POOLING = 1.5
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """``(k, k)`` normalised Gaussian, ``k = 2 ceil(3 sigma) + 1``."""
+    radius = int(np.ceil(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    g2 = np.outer(g, g)
+    return g2 / g2.sum()
+
+
+def _smooth(kernels: np.ndarray, sigma: float) -> np.ndarray:
+    """Convolve each 2-D kernel ``(..., k, k)`` with a Gaussian of sd ``sigma`` (same size)."""
+    g = torch.from_numpy(gaussian_kernel(sigma))[None, None]
+    flat = torch.from_numpy(kernels.reshape(-1, 1, *kernels.shape[-2:]))
+    smoothed = F.conv2d(flat, g, padding=g.shape[-1] // 2)
+    return smoothed.reshape(kernels.shape).numpy()
+
+
+@dataclass(frozen=True, eq=False)
+class RandomNetwork:
+    """The fixed random network: three ``conv -> ReLU`` layers (zero padding, stride 1),
+    each layer's output divided by ``scales`` (its channels' sd over the stimuli it was drawn
+    for), then a Gaussian blur of sd :data:`READOUT_POOLING`.
+
+    Attributes:
+        weights: three float32 kernels ``(C_out, C_in, k, k)``.
+        scales: three float32 ``(C_out,)`` divisors.
+        offset: float32 ``(C,)`` mean of each blurred last-layer channel over those stimuli,
+            subtracted, so that a readout responds to the image rather than to a constant.
+    """
+
+    weights: tuple[np.ndarray, ...]
+    scales: tuple[np.ndarray, ...]
+    offset: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, stimuli: np.ndarray) -> RandomNetwork:
+        """Draw the kernels (He-scaled Gaussian weights, the first layer's smoothed and
+        zero-mean so that it ignores the mean luminance) and set each layer's scales to its
+        channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255."""
+        weights, c_in = [], 1
+        for c_out, k in zip(CHANNELS, KERNELS, strict=True):
+            w = rng.normal(0.0, np.sqrt(2.0 / (c_in * k * k)), size=(c_out, c_in, k, k))
+            if c_in == 1:
+                w = _smooth(w, FIRST_LAYER_SMOOTHING)
+                w -= w.mean(axis=(1, 2, 3), keepdims=True)
+            weights.append(w.astype(np.float32))
+            c_in = c_out
+        network = cls(tuple(weights), (), np.zeros(CHANNELS[-1], np.float32))
+        x = torch.from_numpy(scaled(stimuli[:1000]))
+        scales = []
+        with torch.no_grad():
+            for layer in range(len(CHANNELS)):
+                x = network.layer(x, layer)
+                sd = x.std(dim=(0, 2, 3)).clamp_min(1e-6)
+                scales.append(sd.numpy().astype(np.float32))
+                x = x / sd[None, :, None, None]
+            offset = blur(x).mean(dim=(0, 2, 3)).numpy().astype(np.float32)
+        return cls(tuple(weights), tuple(scales), offset)
+
+    def layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        """``relu(conv(x))`` of layer ``index``, before its scale."""
+        w = torch.as_tensor(self.weights[index], dtype=x.dtype, device=x.device)
+        return F.relu(F.conv2d(x, w, padding=w.shape[-1] // 2))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last-layer features ``(B, C, H, W)``, blurred and centred, of images
+        ``(B, 1, H, W)`` scaled to -0.5..0.5."""
+        for index, scale in enumerate(self.scales):
+            x = self.layer(x, index) / _channels(scale, x)
+        return blur(x) - _channels(self.offset, x)
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays as ``folder/{weights,scales}_{layer}.npy`` and ``offset.npy``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, (w, scale) in enumerate(zip(self.weights, self.scales, strict=True)):
+            np.save(folder / f"weights_{index}.npy", w)
+            np.save(folder / f"scales_{index}.npy", scale)
+        np.save(folder / "offset.npy", self.offset)
+
+    @classmethod
+    def load(cls, folder: Path) -> RandomNetwork:
+        """Inverse of :meth:`save`."""
+        layers = range(len(CHANNELS))
+        return cls(
+            tuple(np.load(folder / f"weights_{i}.npy") for i in layers),
+            tuple(np.load(folder / f"scales_{i}.npy") for i in layers),
+            np.load(folder / "offset.npy"),
+        )
+
+
+def _channels(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """``(C,)`` values as a ``(1, C, 1, 1)`` tensor of ``like``'s dtype and device."""
+    return torch.as_tensor(values, dtype=like.dtype, device=like.device)[None, :, None, None]
+
+
+def blur(x: torch.Tensor) -> torch.Tensor:
+    """Each channel of ``(B, C, H, W)`` blurred by a Gaussian of sd :data:`READOUT_POOLING`."""
+    g = torch.as_tensor(gaussian_kernel(READOUT_POOLING), dtype=x.dtype, device=x.device)
+    kernel = g.expand(x.shape[1], 1, *g.shape)
+    return F.conv2d(x, kernel, padding=g.shape[-1] // 2, groups=x.shape[1])
+
+
+def scaled(images: np.ndarray) -> np.ndarray:
+    """``(B, H, W)`` or ``(B, 1, H, W)`` images in 0..255 as ``(B, 1, H, W)`` float32 in
+    -0.5..0.5, the simulated neurons' input."""
+    x = np.asarray(images, dtype=np.float32)
+    return (x.reshape(len(x), 1, *x.shape[-2:]) / 255.0 - 0.5).astype(np.float32)

@@ -1,0 +1,241 @@
+"""The later kinds of neuron: subunit cells, deep cells (a fixed random network's features) and
+orientation-tuned surround suppression; each checked against a per-neuron computation written
+out with SciPy, and the ground truth as a PyTorch model against the NumPy one."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage, signal
+
+from fens.simulate import PRESETS, GroundTruth, SimulationConfig, gabor_bank, simulate
+from fens.simulate.neurons import SURROUND_RADIUS, gabor
+from fens.simulate.random_network import READOUT_POOLING, gaussian_kernel
+from fens.simulate.true_model import TrueModel
+
+#: sha256 (first 16 hex digits) of the first 20 response files of the tiny preset, seed 0,
+#: as fens wrote them before the later kinds of neuron existed.
+PINNED_TINY_RESPONSES = "47ab154a8d9910d5"
+
+KINDS = dataclasses.replace(
+    PRESETS["tiny"], subunit_fraction=0.3, deep_fraction=0.3, surround_fraction=0.5
+)
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory):
+    return simulate(tmp_path_factory.mktemp("kinds") / "tiny", KINDS, seed=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def truth(kinds) -> GroundTruth:
+    return GroundTruth.load(kinds)
+
+
+@pytest.fixture(scope="module")
+def images(kinds) -> np.ndarray:
+    return np.stack([np.load(kinds / "data" / "images" / f"{i}.npy") for i in range(4)])
+
+
+def network_features(truth: GroundTruth, image: np.ndarray) -> np.ndarray:
+    """The random network's features ``(C, H, W)`` of one image, layer by layer in float64."""
+    x = image.reshape(1, 36, 64).astype(np.float64) / 255.0 - 0.5
+    for w, scale in zip(truth.network.weights, truth.network.scales, strict=True):
+        x = np.stack(
+            [
+                sum(signal.correlate2d(x[i], w[c, i], mode="same") for i in range(len(x)))
+                for c in range(len(w))
+            ]
+        )
+        x = np.maximum(x, 0.0) / scale[:, None, None]
+    g = gaussian_kernel(READOUT_POOLING)
+    blurred = np.stack([signal.correlate2d(channel, g, mode="same") for channel in x])
+    return blurred - truth.network.offset[:, None, None]
+
+
+def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
+    """Neuron ``n``'s drive before normalisation, from its parameters."""
+    x = image.astype(np.float64).reshape(36, 64) / 255.0 - 0.5
+    if truth.cell_type[n] == "subunit":
+        k = truth.subunit_weight.shape[1]
+        filters = gabor(
+            truth.subunit_center[n],
+            np.full(k, truth.size[n]),
+            np.full(k, truth.aspect[n]),
+            truth.subunit_orientation[n],
+            np.full(k, truth.spatial_frequency[n]),
+            truth.subunit_phase[n],
+        )
+        outputs = np.maximum((filters * x).sum(axis=(1, 2)), 0.0)
+        return float(np.sqrt((truth.subunit_weight[n] * outputs**2).sum()))
+    if truth.cell_type[n] == "deep":
+        phi = network_features(truth, image)
+        cx, cy = truth.center[n]
+        at_center = ndimage.map_coordinates(
+            phi, [np.arange(len(phi)), [cy] * len(phi), [cx] * len(phi)], order=1
+        )
+        return float(np.linalg.norm(truth.deep_weight[n] @ at_center))
+    even, odd = (truth.filters[n].astype(np.float64) * x).sum(axis=(1, 2))
+    return float(np.hypot(even, odd) if truth.cell_type[n] == "complex" else max(even, 0.0))
+
+
+def surround_energy(truth: GroundTruth, n: int, image: np.ndarray) -> float:
+    """Neuron ``n``'s surround energy: the bank's energies correlated with SciPy, read at its
+    flanks and ends, weighted towards its orientation and frequency."""
+    x = image.astype(np.float64).reshape(36, 64) / 255.0 - 0.5
+    even, odd = (
+        np.stack([signal.correlate2d(x, k, mode="same") for k in kernels])
+        for kernels in gabor_bank.kernels()
+    )
+    energy = np.hypot(even, odd)  # (C, H, W)
+    theta, size = truth.orientation[n], truth.size[n]
+    across = SURROUND_RADIUS * size * np.array([np.cos(theta), np.sin(theta)])
+    along = SURROUND_RADIUS * size / truth.aspect[n] * np.array([-np.sin(theta), np.cos(theta)])
+    points = truth.center[n] + np.stack([across, -across, along, -along])  # (4, 2) x, y
+    at = [
+        ndimage.map_coordinates(
+            channel, [points[:, 1], points[:, 0]], order=1, mode="grid-constant"
+        )
+        for channel in energy
+    ]
+    weights = gabor_bank.tuned_weights(
+        truth.orientation[n : n + 1], truth.spatial_frequency[n : n + 1]
+    )[0]
+    return float(weights @ np.mean(at, axis=1))
+
+
+def reference_response(truth: GroundTruth, n: int, image: np.ndarray) -> float:
+    """One neuron's mean response to one image, step by step in float64."""
+    x = image.astype(np.float64).reshape(36, 64) / 255.0
+    rows, cols = np.mgrid[0:36, 0:64]
+    cx, cy = truth.center[n]
+    w = np.exp(-((cols - cx) ** 2 + (rows - cy) ** 2) / (2 * truth.pool_size[n] ** 2))
+    w /= w.sum()
+    contrast = np.sqrt((w * (x - (w * x).sum()) ** 2).sum())
+    denominator = 1 + truth.normalization_strength[n] * contrast / truth.contrast_reference
+    if truth.surround_strength[n] > 0:
+        e = surround_energy(truth, n, image)
+        denominator += truth.surround_strength[n] * e / truth.surround_reference[n]
+    drive = excitation(truth, n, image) / denominator
+    return truth.gain[n] * drive ** truth.exponent[n] + truth.baseline[n]
+
+
+def test_the_population_has_every_kind_in_its_shares(truth):
+    n = KINDS.n_neurons
+    for kind, share in (("subunit", 0.3), ("deep", 0.3)):
+        assert abs((truth.cell_type == kind).mean() - share) < 3 * np.sqrt(share / n)
+    assert abs((truth.surround_strength > 0).mean() - 0.5) < 3 * np.sqrt(0.25 / n)
+    subunit = truth.cell_type == "subunit"
+    np.testing.assert_allclose(truth.subunit_weight[subunit].sum(axis=1), 1.0)
+    assert not truth.subunit_weight[~subunit].any()
+    assert not truth.deep_weight[truth.cell_type != "deep"].any()
+    assert "subunit=" in repr(truth) and "deep=" in repr(truth) and "surround=" in repr(truth)
+
+
+def test_mean_response_equals_a_per_neuron_computation(truth, images):
+    fast = truth.mean_response(images, batch_size=3)
+    picks = [
+        np.flatnonzero((truth.cell_type == kind) & (truth.surround_strength > 0) == surround)[0]
+        for kind in ("simple", "complex", "subunit", "deep")
+        for surround in (False, True)
+    ]
+    for n in picks:
+        expected = [reference_response(truth, n, image) for image in images]
+        # A deep cell's drive is a difference of float32 features three layers deep.
+        rtol = 2e-3 if truth.cell_type[n] == "deep" else 1e-4
+        np.testing.assert_allclose(fast[:, n], expected, rtol=rtol, atol=1e-6)
+
+
+def test_surround_suppression_is_tuned_to_the_neurons_own_orientation(truth):
+    """A grating filling the surround drives the surround energy more at the neuron's own
+    orientation than orthogonal to it (in mouse V1 iso-oriented surrounds suppress about
+    twice as much as cross-oriented ones, Self et al. 2014)."""
+    rows, cols = np.mgrid[0:36, 0:64]
+    with_surround = np.flatnonzero(truth.surround_strength > 0)
+    n = with_surround[np.argmax(truth.surround_strength[with_surround])]
+
+    def energy(theta: float) -> float:
+        u = cols * np.cos(theta) + rows * np.sin(theta)
+        grating = 127.5 + 100 * np.cos(2 * np.pi * truth.spatial_frequency[n] * u)
+        return surround_energy(truth, n, grating)
+
+    theta = truth.orientation[n]
+    assert energy(theta) > 2 * energy(theta + np.pi / 2)  # mouse V1: iso about twice cross
+
+
+def test_the_true_model_is_the_ground_truth_with_gradients(truth, images):
+    model = TrueModel(truth)
+    x = torch.from_numpy(images.astype(np.float32)).requires_grad_()
+    out = model(x)
+    np.testing.assert_allclose(
+        out.detach().numpy(), truth.mean_response(images), rtol=1e-3, atol=1e-5
+    )
+    out[:, truth.cell_type == "deep"].sum().backward()
+    assert x.grad.abs().sum() > 0
+    assert repr(model).startswith("TrueModel(GroundTruth(neurons=150,")
+
+
+def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds(
+    kinds, truth, tmp_path
+):
+    truth.save(tmp_path / "copy")
+    again = GroundTruth.load(tmp_path / "copy")
+    for f in dataclasses.fields(GroundTruth):
+        if f.name != "network":
+            np.testing.assert_array_equal(getattr(again, f.name), getattr(truth, f.name))
+    for a, b in zip(again.network.weights, truth.network.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # A data set written before the later kinds: only the original fields.
+    old = tmp_path / "old" / "ground_truth"
+    old.mkdir(parents=True)
+    for name in (
+        "cell_type",
+        "orientation",
+        "spatial_frequency",
+        "phase",
+        "center",
+        "size",
+        "aspect",
+        "gain",
+        "exponent",
+        "baseline",
+        "normalization_strength",
+        "pool_size",
+        "responsive",
+        "filters",
+        "contrast_reference",
+        "retinotopy",
+    ):
+        np.save(old / f"{name}.npy", np.load(kinds / "ground_truth" / f"{name}.npy"))
+    legacy = GroundTruth.load(tmp_path / "old")
+    assert legacy.network is None and not legacy.surround_strength.any()
+    assert legacy.subunit_weight.shape == (150, 0) and legacy.deep_weight.shape == (150, 2, 0)
+
+
+def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_dataset):
+    """The later kinds have their own random stream: the tiny preset's responses are those of a
+    configuration that never had them (the checksum pins the data of fens before them)."""
+    import hashlib
+
+    responses = np.stack(
+        [np.load(tiny_dataset / "data" / "responses" / f"{i}.npy") for i in range(20)]
+    )
+    assert hashlib.sha256(responses.tobytes()).hexdigest()[:16] == PINNED_TINY_RESPONSES
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            {"subunit_fraction": 0.6, "deep_fraction": 0.5},
+            "subunit_fraction \\+ deep_fraction must be at most 1, got 0.6 \\+ 0.5",
+        ),
+        ({"n_subunits": 0}, "n_subunits"),
+        ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
+        ({"deep_fraction": 1.5}, "deep_fraction"),
+    ],
+)
+def test_bad_kind_settings_are_named(setting, message):
+    with pytest.raises(ValueError, match=message):
+        SimulationConfig(**setting)
