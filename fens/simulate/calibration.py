@@ -20,10 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from fens.measures import corr, oracle_corr
+from fens.simulate import gabor_bank
 from fens.simulate.neurons import GroundTruth
+from fens.simulate.random_network import scaled
+from fens.simulate.stimuli import IMAGE_SHAPE
 
 
 def load_tier(
@@ -136,3 +140,84 @@ def calibration_summary(folder: str | Path, progress: bool = False) -> dict[str,
         "ridge_proxy": float(ridge.mean()),
         "ridge_fraction_of_oracle": float(ridge.mean() / oracle.mean()),
     }
+
+
+def true_network_features(images: np.ndarray, truth: GroundTruth) -> torch.Tensor:
+    """The ground truth's random-network features and their pairwise products,
+    ``(B, C + C (C + 1) / 2, 36, 64)`` for images in 0..255: the family a deep cell's drive
+    belongs to (its square is a quadratic form of the features). ``C = 0`` for a population
+    without deep cells."""
+    if truth.network is None:
+        return torch.zeros((len(images), 0, *IMAGE_SHAPE))
+    phi = truth.network.features(torch.from_numpy(scaled(images)))  # (B, C, H, W)
+    rows, cols = np.triu_indices(phi.shape[1])
+    return torch.cat([phi, phi[:, rows] * phi[:, cols]], dim=1)
+
+
+def feature_proxy(
+    folder: str | Path,
+    features: tuple[str, ...] = ("gabor",),
+    alphas: np.ndarray | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Single-trial test correlation of ridge regression from features at each neuron's true
+    receptive-field centre: a stand-in for a model that has learned a core with these features
+    and where each neuron looks (the SOTA models' readout learns the position).
+
+    ``features`` names the core: ``'gabor'`` the classic V1 features of
+    :func:`fens.simulate.gabor_bank.features` (what a model that learns only Gabor-like features can reach),
+    ``'gabor_linear'`` the same filters without rectification or energy (a linear core, as the
+    SOTA LN model's),
+    ``'network'`` the true random-network features of the deep cells and their products
+    (:func:`true_network_features`, what a core that learned them exactly gives). Neurons are
+    grouped by their centre rounded to 2 pixels; features are standardised on the train trials;
+    the penalty (relative to the largest squared singular value) is chosen per neuron on the
+    validation trials.
+
+    Returns:
+        ``(N,)`` correlations over the test trials.
+    """
+    makers = {
+        "gabor": lambda images, truth: gabor_bank.features(torch.from_numpy(scaled(images))),
+        "gabor_linear": lambda images, truth: gabor_bank.features(
+            torch.from_numpy(scaled(images)), linear=True
+        ),
+        "network": true_network_features,
+    }
+    unknown = set(features) - set(makers)
+    if unknown or not features:
+        raise ValueError(f"features must name some of {sorted(makers)}, got {features!r}")
+    alphas = np.logspace(-5, 0, 11) if alphas is None else np.asarray(alphas, dtype=np.float64)
+    truth = GroundTruth.load(folder)
+    tiers = {t: load_tier(folder, t) for t in ("train", "validation", "test")}
+    cell = np.clip(np.round(truth.center / 2) * 2, 0, [IMAGE_SHAPE[1] - 1, IMAGE_SHAPE[0] - 1])
+    cells, group = np.unique(cell.astype(np.int64), axis=0, return_inverse=True)
+    sampled = {}  # tier -> (trials, cells, F)
+    for tier, data in tiers.items():
+        parts = []
+        for start in range(0, len(data["images"]), 256):
+            images = data["images"][start : start + 256]
+            with torch.no_grad():
+                maps = torch.cat([makers[name](images, truth) for name in features], dim=1)
+            parts.append(maps[:, :, cells[:, 1], cells[:, 0]].permute(0, 2, 1).double().numpy())
+        sampled[tier] = np.concatenate(parts)
+    mu = sampled["train"].mean(axis=0)
+    sd = sampled["train"].std(axis=0) + 1e-6
+    y = {t: tiers[t]["responses"].astype(np.float64) for t in tiers}
+    y_mean = y["train"].mean(axis=0)
+    predictions = np.empty_like(y["test"])
+    for c in tqdm(range(len(cells)), desc="feature proxy", disable=not progress):
+        cols = np.flatnonzero(group.ravel() == c)
+        x = {t: (sampled[t][:, c] - mu[c]) / sd[c] for t in sampled}  # (trials, F)
+        u, s, vt = np.linalg.svd(x["train"], full_matrices=False)
+        uty = u.T @ (y["train"][:, cols] - y_mean[cols])
+        x_val, x_test = x["validation"] @ vt.T, x["test"] @ vt.T
+        best, best_pred = np.full(cols.size, -np.inf), np.zeros((len(x_test), cols.size))
+        for alpha in alphas:
+            w = (s / (s**2 + alpha * s[0] ** 2))[:, None] * uty
+            r = np.nan_to_num(corr(x_val @ w, y["validation"][:, cols], axis=0), nan=-1.0)
+            better = r > best
+            best[better] = r[better]
+            best_pred[:, better] = (x_test @ w)[:, better]
+        predictions[:, cols] = best_pred + y_mean[cols]
+    return corr(predictions, y["test"], axis=0)

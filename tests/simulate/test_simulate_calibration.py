@@ -6,6 +6,7 @@ import pytest
 from fens.simulate import PRESETS, SimulationConfig, simulate
 from fens.simulate.calibration import (
     calibration_summary,
+    feature_proxy,
     jackknife_oracle,
     load_tier,
     noise_ceiling,
@@ -63,3 +64,48 @@ def test_summary_reports_the_means(tiny):
     assert summary["ridge_fraction_of_oracle"] == pytest.approx(
         summary["ridge_proxy"] / summary["jackknife_oracle"]
     )
+
+
+@pytest.fixture(scope="module")
+def quiet_kinds(tmp_path_factory):
+    """Noise-free responses of complex and deep cells, enough trials for a ridge fit."""
+    config = SimulationConfig(
+        n_train=600,
+        n_validation=100,
+        n_test_images=30,
+        n_test_trials=60,
+        n_neurons=60,
+        complex_fraction=1.0,
+        deep_fraction=0.5,
+        weak_fraction=0.0,
+        normalized_fraction=0.0,
+        gamma_shape=1e6,
+        private_gain_sd=0.0,
+        shared_gain_sd=0.0,
+    )
+    return simulate(tmp_path_factory.mktemp("quiet") / "kinds", config, seed=0, progress=False)
+
+
+def test_feature_proxies_predict_each_kind_from_its_own_features(quiet_kinds):
+    """Complex cells are energies of Gabor pairs: the Gabor bank's energies predict them and
+    pixels do not; deep cells read the random network: its features predict them better
+    than the Gabor bank does; a linear Gabor core does no better than pixels on either."""
+    kinds = np.load(quiet_kinds / "ground_truth" / "cell_type.npy")
+    complex_, deep = kinds == "complex", kinds == "deep"
+    pixels = ridge_proxy(quiet_kinds)
+    linear = feature_proxy(quiet_kinds, ("gabor_linear",))
+    gabor = feature_proxy(quiet_kinds, ("gabor",))
+    both = feature_proxy(quiet_kinds, ("gabor", "network"))
+    assert (
+        gabor[complex_].mean() > 0.6 > 0.3 > max(pixels[complex_].mean(), linear[complex_].mean())
+    )
+    assert both[deep].mean() > gabor[deep].mean() + 0.1
+    assert both[complex_].mean() > gabor[complex_].mean() - 0.05
+
+
+def test_feature_proxy_names_its_feature_sets(tiny):
+    with pytest.raises(
+        ValueError,
+        match=r"features must name some of \['gabor', 'gabor_linear', 'network'\], got \('pixels',\)",
+    ):
+        feature_proxy(tiny, ("pixels",))
