@@ -11,6 +11,10 @@ analyses of this package can be scored:
   much, since the pool is centred on the receptive field.
 - **preferred orientation**: from the model's grating tuning curve, against the true Gabor's
   orientation, as a circular difference modulo 180 degrees.
+- **subunit and deep cells** (:mod:`fens.simulate.neurons`) have no Gabor receptive field and
+  no closed-form optimal stimulus: their MEI is compared with the MEI of the ground truth
+  itself (:class:`fens.simulate.true_model.TrueModel`, the same constraints and start), and
+  their preferred orientation with the true neuron's, from its own tuning curve.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from fens.analysis.insilico import (
 )
 from fens.analysis.mei import generate_meis
 from fens.analysis.receptive_fields import generate_grad_rfs
-from fens.simulate.neurons import GroundTruth
+from fens.simulate.neurons import CELL_TYPES, GABOR_TYPES, GroundTruth
+from fens.simulate.true_model import TrueModel
 from fens.utility.checks import check_int, check_number
 from fens.utility.deprecation import deprecated_arguments
 
@@ -93,7 +98,7 @@ def similarity_to_truth(
     opposite phase scores -1). Complex cells: the largest correlation with any combination
     ``a f_even + b f_odd`` of the quadrature pair, which contains the Gabor at every phase:
     ``|P x| / |x|`` for the mean-subtracted image ``x`` and the projection ``P`` onto the pair's
-    span (0..1).
+    span (0..1). Subunit and deep cells have no such filter: NaN.
 
     Args:
         images: ``(n, height, width)`` e.g. MEIs or gradient receptive fields.
@@ -124,7 +129,19 @@ def similarity_to_truth(
     simple = (x * even).sum(axis=1)
     basis, _ = np.linalg.qr(pair.transpose(0, 2, 1))  # (n, P, 2) orthonormal columns
     complex_ = np.linalg.norm(np.einsum("np,npk->nk", x, basis), axis=1)
-    return np.where(truth.cell_type[ids] == "complex", complex_, simple)
+    kind = truth.cell_type[ids]
+    return np.where(kind == "complex", complex_, np.where(kind == "simple", simple, np.nan))
+
+
+def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each image of ``a`` with the same image of ``b``, both
+    ``(n, height, width)``: ``(n,)``."""
+    x = a.reshape(len(a), -1).astype(np.float64)
+    y = b.reshape(len(b), -1).astype(np.float64)
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+    return (x * y).sum(axis=1) / np.maximum(norms, 1e-12)
 
 
 @deprecated_arguments(
@@ -231,13 +248,45 @@ def compare_to_truth(
     model_orientation = preferred_orientation(curve, curves.orientations)
     evoked = curve - curve.min(axis=1, keepdims=True)
     osi = orientation_selectivity_index(np.maximum(evoked, 1e-12), curves.orientations)
-    true_orientation = truth.orientation[ids]
+    true_orientation = truth.orientation[ids].copy()
+    mei_correlation = similarity_to_truth(meis, truth, ids)
+    later = ~np.isin(truth.cell_type[ids], GABOR_TYPES)
+    if later.any():
+        true_model = TrueModel(truth)
+        _, true_meis = generate_meis(
+            true_model,
+            neuron_indices=ids[later],
+            iterations=mei_iterations,
+            mean_constr=mean,
+            std_constr=mei_contrast * std,
+            lr=mei_lr,
+            seed=seed,
+            blur_sigma=mei_blur_sigma,
+            image_shape=shape,
+            device=device,
+            progress=progress,
+        )
+        mei_correlation[later] = pearson_rows(meis[later], true_meis)
+        true_curves = tuning_curves(
+            true_model,
+            orientations=orientations,
+            spatial_frequencies=spatial_frequencies,
+            neuron_indices=ids[later],
+            shape=shape,
+            contrast=min(1.0, np.sqrt(2) * std / mean),
+            mean=mean,
+            device=device,
+            progress=progress,
+        )
+        true_orientation[later] = preferred_orientation(
+            true_curves.orientation_tuning(), true_curves.orientations
+        )
     table = TruthComparison(
         {
             "neuron_index": ids,
             "cell_type": truth.cell_type[ids],
             "grad_rf_correlation": similarity_to_truth(grad_rfs, truth, ids),
-            "mei_correlation": similarity_to_truth(meis, truth, ids),
+            "mei_correlation": mei_correlation,
             "mei_activation": activations[np.arange(len(ids)), _last_finite(activations)],
             "true_orientation": np.degrees(true_orientation),
             "model_orientation": np.degrees(model_orientation),
@@ -260,28 +309,34 @@ def summarize_truth_comparison(
     """Summary numbers of a :func:`compare_to_truth` table (or of a subset of its rows).
 
     Returns:
-        ``median_mei_correlation_simple`` / ``_complex``, ``median_grad_rf_correlation_simple``
-        (NaN where there is no such cell), ``n_tuned`` and ``fraction_within`` (the share of
-        tuned neurons whose preferred orientation is within ``within_deg`` degrees of the true
-        one; NaN if none is tuned).
+        ``median_mei_correlation_{kind}`` for each cell type (simple, complex, subunit, deep;
+        NaN where there is no such cell), ``median_grad_rf_correlation_simple``, ``n_tuned``,
+        ``fraction_within`` (the share of tuned neurons whose preferred orientation is within
+        ``within_deg`` degrees of the true one; NaN if none is tuned) and
+        ``fraction_within_{kind}``, the same per cell type.
     """
     within_deg = check_number("within_deg", within_deg, minimum=0, maximum=90)
-    simple = table["cell_type"] == "simple"
-    complex_ = table["cell_type"] == "complex"
     tuned = table["tuned"]
 
     def median(values: np.ndarray) -> float:
         return float(np.median(values)) if values.size else float("nan")
 
-    return {
-        "median_mei_correlation_simple": median(table["mei_correlation"][simple]),
-        "median_mei_correlation_complex": median(table["mei_correlation"][complex_]),
-        "median_grad_rf_correlation_simple": median(table["grad_rf_correlation"][simple]),
-        "n_tuned": int(tuned.sum()),
-        "fraction_within": float(np.mean(table["orientation_error"][tuned] <= within_deg))
-        if tuned.any()
-        else float("nan"),
-    }
+    def within(rows: np.ndarray) -> float:
+        hits = table["orientation_error"][rows & tuned]
+        return float(np.mean(hits <= within_deg)) if hits.size else float("nan")
+
+    summary = {}
+    for kind in CELL_TYPES:
+        rows = table["cell_type"] == kind
+        summary[f"median_mei_correlation_{kind}"] = median(table["mei_correlation"][rows])
+    summary["median_grad_rf_correlation_simple"] = median(
+        table["grad_rf_correlation"][table["cell_type"] == "simple"]
+    )
+    summary["n_tuned"] = int(tuned.sum())
+    summary["fraction_within"] = within(np.ones(len(tuned), dtype=bool))
+    for kind in CELL_TYPES:
+        summary[f"fraction_within_{kind}"] = within(table["cell_type"] == kind)
+    return summary
 
 
 @deprecated_arguments(positional=("within_deg",))
@@ -293,11 +348,12 @@ def plot_truth_comparison(table: dict[str, np.ndarray], *, within_deg: float = 1
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     ax = axes[0]
     bins = np.linspace(-1, 1, 41)
-    for cell_type, color in (("simple", "C0"), ("complex", "C1")):
+    for color, cell_type in enumerate(CELL_TYPES):
         values = table["mei_correlation"][table["cell_type"] == cell_type]
         if values.size:
-            ax.hist(values, bins=bins, color=color, alpha=0.6, label=f"{cell_type} ({values.size})")
-            ax.axvline(np.median(values), color=color, linestyle="--")
+            label = f"{cell_type} ({values.size})"
+            ax.hist(values, bins=bins, color=f"C{color}", alpha=0.6, label=label)
+            ax.axvline(np.median(values), color=f"C{color}", linestyle="--")
     ax.set_xlabel("MEI-truth correlation")
     ax.set_ylabel("neurons")
     ax.set_title(f"median, simple cells: {summary['median_mei_correlation_simple']:.2f}")

@@ -205,3 +205,34 @@ def test_compare_to_truth_refuses_bad_arguments_naming_them(truth, options, mess
         compare_to_truth(TrueModel(truth), **arguments | options, device="cpu", progress=False)
     with pytest.raises(ValueError, match="^within_deg must be a number in"):
         summarize_truth_comparison({}, within_deg=-1)
+
+
+def test_subunit_and_deep_cells_are_scored_against_the_truths_own_mei_and_tuning(tmp_path):
+    """Neurons without a Gabor receptive field: the true model itself, given as the model,
+    finds the MEIs and preferred orientations the truth has (the same start and steps), and
+    no gradient RF is scored."""
+    import dataclasses
+
+    from fens.simulate import PRESETS, simulate
+    from fens.simulate.true_model import TrueModel as SimulatedTruth
+
+    config = dataclasses.replace(
+        PRESETS["tiny"], n_neurons=40, subunit_fraction=0.4, deep_fraction=0.4
+    )
+    folder = simulate(tmp_path / "kinds", config, seed=2, progress=False)
+    truth = GroundTruth.load(folder)
+    ids = np.concatenate(
+        [np.flatnonzero(truth.cell_type == kind)[:2] for kind in ("subunit", "deep", "complex")]
+    )
+    options = dict(image_mean=IMAGE_MEAN, image_std=IMAGE_STD, mei_iterations=20, mei_lr=100.0)
+    options |= dict(orientations=8, spatial_frequencies=[0.06, 0.1], device="cpu", progress=False)
+    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **options)
+    later = np.isin(table["cell_type"], ["subunit", "deep"])
+    np.testing.assert_allclose(table["mei_correlation"][later], 1.0, atol=1e-6)
+    np.testing.assert_allclose(table["orientation_error"][later], 0.0, atol=1e-9)
+    assert np.isnan(table["grad_rf_correlation"][later]).all()
+    assert not np.isnan(table["mei_correlation"][~later]).any()
+    summary = summarize_truth_comparison(table)
+    assert summary["median_mei_correlation_deep"] == pytest.approx(1.0)
+    assert np.isnan(summary["median_mei_correlation_simple"])
+    assert len(plot_truth_comparison(table).axes) == 3
