@@ -288,3 +288,24 @@ def test_training_equivalence_compares_fast_and_reference_trainings(
         compare(files["fast"], files["fast"])
     with pytest.raises(SystemExit, match="seed of --fast"):
         compare(files["fast"], files["reference"], "--other-seed", str(files["fast"]))
+
+
+def test_calibration_simulates_a_configuration_and_prints_its_proxies(
+    monkeypatch, tmp_path, capsys
+):
+    calibration = _bench_module("calibration", monkeypatch)
+    fields = {"n_train": 200, "n_validation": 40, "n_test_images": 10, "n_test_trials": 55}
+    fields |= {"n_neurons": 60, "deep_fraction": 0.3, "subunit_fraction": 0.3}
+    out = tmp_path / "table.json"
+    calibration.main([str(tmp_path / "data"), "--simulate", json.dumps(fields), "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "simulated SimulationConfig(n_train=200" in printed
+    table = json.loads(out.read_text())
+    assert set(table) == {
+        "noise_ceiling", "jackknife_oracle", "ridge_pixels", "ridge_gabor_linear", "ridge_gabor",
+        "ridge_gabor_network",
+    }  # fmt: skip
+    assert set(table["noise_ceiling"]) == {"all", "simple", "complex", "subunit", "deep"}
+    assert table["noise_ceiling"]["all"] > table["ridge_pixels"]["all"]
+    for name in table:
+        assert name in printed
