@@ -220,9 +220,8 @@ def compare_to_truth(
     grad_rfs = generate_grad_rfs(
         model, input_image=np.full(shape, mean), neuron_indices=ids, device=device
     )
-    activations, meis = generate_meis(
-        model,
-        neuron_indices=ids,
+    # The same MEI and grating settings for the model and, where it is needed, the truth.
+    mei_options = dict(
         iterations=mei_iterations,
         mean_constr=mean,
         std_constr=mei_contrast * std,
@@ -233,17 +232,17 @@ def compare_to_truth(
         device=device,
         progress=progress,
     )
-    curves = tuning_curves(
-        model,
+    grating_options = dict(
         orientations=orientations,
         spatial_frequencies=spatial_frequencies,
-        neuron_indices=ids,
         shape=shape,
         contrast=min(1.0, np.sqrt(2) * std / mean),
         mean=mean,
         device=device,
         progress=progress,
     )
+    activations, meis = generate_meis(model, neuron_indices=ids, **mei_options)
+    curves = tuning_curves(model, neuron_indices=ids, **grating_options)
     curve = curves.orientation_tuning()  # (n, O)
     model_orientation = preferred_orientation(curve, curves.orientations)
     evoked = curve - curve.min(axis=1, keepdims=True)
@@ -253,31 +252,9 @@ def compare_to_truth(
     later = ~np.isin(truth.cell_type[ids], GABOR_TYPES)
     if later.any():
         true_model = TrueModel(truth)
-        _, true_meis = generate_meis(
-            true_model,
-            neuron_indices=ids[later],
-            iterations=mei_iterations,
-            mean_constr=mean,
-            std_constr=mei_contrast * std,
-            lr=mei_lr,
-            seed=seed,
-            blur_sigma=mei_blur_sigma,
-            image_shape=shape,
-            device=device,
-            progress=progress,
-        )
+        _, true_meis = generate_meis(true_model, neuron_indices=ids[later], **mei_options)
         mei_correlation[later] = pearson_rows(meis[later], true_meis)
-        true_curves = tuning_curves(
-            true_model,
-            orientations=orientations,
-            spatial_frequencies=spatial_frequencies,
-            neuron_indices=ids[later],
-            shape=shape,
-            contrast=min(1.0, np.sqrt(2) * std / mean),
-            mean=mean,
-            device=device,
-            progress=progress,
-        )
+        true_curves = tuning_curves(true_model, neuron_indices=ids[later], **grating_options)
         true_orientation[later] = preferred_orientation(
             true_curves.orientation_tuning(), true_curves.orientations
         )

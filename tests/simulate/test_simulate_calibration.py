@@ -37,21 +37,17 @@ def test_jackknife_oracle_groups_the_repeats_by_image(tiny):
     np.testing.assert_allclose(jackknife_oracle(tiny), expected, atol=1e-6)
 
 
+def quiet(**changes) -> SimulationConfig:
+    """60 responsive, unnormalised neurons without trial-to-trial noise."""
+    noise_free = dict(gamma_shape=1e6, private_gain_sd=0.0, shared_gain_sd=0.0)
+    neurons = dict(n_neurons=60, weak_fraction=0.0, normalized_fraction=0.0)
+    return SimulationConfig(**noise_free | neurons | changes)
+
+
 def test_without_noise_the_ceiling_is_one_and_ridge_predicts_simple_cells_best(tmp_path):
-    quiet = SimulationConfig(
-        n_train=300,
-        n_validation=60,
-        n_test_images=20,
-        n_test_trials=40,
-        n_neurons=60,
-        complex_fraction=0.5,
-        weak_fraction=0.0,
-        normalized_fraction=0.0,
-        gamma_shape=1e6,
-        private_gain_sd=0.0,
-        shared_gain_sd=0.0,
-    )
-    folder = simulate(tmp_path / "quiet", quiet, seed=0, progress=False)
+    trials = dict(n_train=300, n_validation=60, n_test_images=20, n_test_trials=40)
+    config = quiet(complex_fraction=0.5, **trials)
+    folder = simulate(tmp_path / "quiet", config, seed=0, progress=False)
     np.testing.assert_allclose(noise_ceiling(folder), 1.0, atol=1e-2)
     ridge = ridge_proxy(folder)
     complex_cell = np.load(folder / "ground_truth" / "cell_type.npy") == "complex"
@@ -69,20 +65,8 @@ def test_summary_reports_the_means(tiny):
 @pytest.fixture(scope="module")
 def quiet_kinds(tmp_path_factory):
     """Noise-free responses of complex and deep cells, enough trials for a ridge fit."""
-    config = SimulationConfig(
-        n_train=600,
-        n_validation=100,
-        n_test_images=30,
-        n_test_trials=60,
-        n_neurons=60,
-        complex_fraction=1.0,
-        deep_fraction=0.5,
-        weak_fraction=0.0,
-        normalized_fraction=0.0,
-        gamma_shape=1e6,
-        private_gain_sd=0.0,
-        shared_gain_sd=0.0,
-    )
+    trials = dict(n_train=600, n_validation=100, n_test_images=30, n_test_trials=60)
+    config = quiet(complex_fraction=1.0, deep_fraction=0.5, **trials)
     return simulate(tmp_path_factory.mktemp("quiet") / "kinds", config, seed=0, progress=False)
 
 
