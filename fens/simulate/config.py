@@ -38,6 +38,7 @@ class SimulationConfig:
     subunit_orientation_sd: float = 30.0  # sd of the subunits' orientations (degrees)
     subunit_scatter: float = 1.0  # sd of the subunits' positions, in envelope sds
     deep_fraction: float = 0.0  # share of deep cells (a fixed random deep network's features)
+    deep_channels: int = 16  # channels of that network's last layer, which deep cells read
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
     surround_strength_range: tuple[float, float] = (0.5, 2.0)  # log-uniform, see GroundTruth
     spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
@@ -83,6 +84,7 @@ class SimulationConfig:
                 f"{self.subunit_fraction} + {self.deep_fraction}"
             )
         check_int("n_subunits", self.n_subunits)
+        check_int("deep_channels", self.deep_channels)
         check_number(
             "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1
         )

@@ -49,6 +49,9 @@ GABOR_TYPES = ("simple", "complex")
 #: Positions of the surround filters on a ring around the centre, in envelope sds: along the
 #: wave vector (flanks) and along the bars (ends), both sides.
 SURROUND_RADIUS = 3.0
+#: Concentration of the Dirichlet distribution of a subunit cell's subunit weights: 2 gives
+#: several comparable subunits rather than one that dominates.
+SUBUNIT_CONCENTRATION = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,7 +474,7 @@ def add_later_kinds(
     A subunit cell keeps its centre, spatial frequency and envelope; its
     ``config.n_subunits`` subunits scatter around the centre (sd ``subunit_scatter`` envelope
     sds), their orientations around its own (sd ``subunit_orientation_sd`` degrees), with random
-    phases and Dirichlet(1) weights. A deep cell reads a fixed random network (drawn here,
+    phases and Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights. A deep cell reads a fixed random network (drawn here,
     calibrated on ``stimuli``) through two Gaussian readouts (sd ``1 / sqrt(C)``). Surround strengths are
     log-uniform over ``surround_strength_range``, relative to each neuron's mean surround energy
     over ``stimuli`` ``(B, 36, 64)`` (0..255).
@@ -487,9 +490,11 @@ def add_later_kinds(
     jitter = np.radians(config.subunit_orientation_sd) * rng.normal(size=(n, k))
     subunit_orientation = np.mod(truth.orientation[:, None] + jitter, np.pi)
     subunit_phase = rng.uniform(0.0, 2 * np.pi, size=(n, k))
-    subunit_weight = np.where(subunit[:, None], rng.dirichlet(np.ones(k), size=n), 0.0)
+    subunit_weight = np.where(
+        subunit[:, None], rng.dirichlet(np.full(k, SUBUNIT_CONCENTRATION), size=n), 0.0
+    )
 
-    network = RandomNetwork.draw(rng, stimuli) if deep.any() else None
+    network = RandomNetwork.draw(rng, stimuli, config.deep_channels) if deep.any() else None
     c = network.offset.size if network is not None else 0
     deep_weight = rng.normal(size=(n, 2, c)) / np.sqrt(max(c, 1))
     deep_weight = np.where(deep[:, None, None], deep_weight, 0.0).astype(np.float32)

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-#: Channels of the three layers and their kernel sizes (pixels).
-CHANNELS = (8, 16, 16)
-KERNELS = (9, 7, 7)
+#: Channels of the first two layers (the last layer's are ``SimulationConfig.deep_channels``)
+#: and the three layers' kernel sizes (pixels).
+CHANNELS = (8, 16)
+KERNELS = (7, 5, 5)
 #: sd (pixels) of the Gaussian smoothing of the first layer's random kernels: white-noise
 #: kernels would respond mostly to single-pixel noise, smoothed ones to image structure.
 FIRST_LAYER_SMOOTHING = 1.5
@@ -68,23 +69,26 @@ class RandomNetwork:
     offset: np.ndarray
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, stimuli: np.ndarray) -> RandomNetwork:
+    def draw(
+        cls, rng: np.random.Generator, stimuli: np.ndarray, channels: int = 16
+    ) -> RandomNetwork:
         """Draw the kernels (He-scaled Gaussian weights, the first layer's smoothed and
         zero-mean so that it ignores the mean luminance) and set each layer's scales to its
-        channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255."""
+        channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255; the last layer has ``channels``
+        channels (the dimension of the space deep cells read)."""
         weights, c_in = [], 1
-        for c_out, k in zip(CHANNELS, KERNELS, strict=True):
+        for c_out, k in zip((*CHANNELS, channels), KERNELS, strict=True):
             w = rng.normal(0.0, np.sqrt(2.0 / (c_in * k * k)), size=(c_out, c_in, k, k))
             if c_in == 1:
                 w = _smooth(w, FIRST_LAYER_SMOOTHING)
                 w -= w.mean(axis=(1, 2, 3), keepdims=True)
             weights.append(w.astype(np.float32))
             c_in = c_out
-        network = cls(tuple(weights), (), np.zeros(CHANNELS[-1], np.float32))
+        network = cls(tuple(weights), (), np.zeros(channels, np.float32))
         x = torch.from_numpy(scaled(stimuli[:1000]))
         scales = []
         with torch.no_grad():
-            for layer in range(len(CHANNELS)):
+            for layer in range(len(KERNELS)):
                 x = network.layer(x, layer)
                 sd = x.std(dim=(0, 2, 3)).clamp_min(1e-6)
                 scales.append(sd.numpy().astype(np.float32))
@@ -115,7 +119,7 @@ class RandomNetwork:
     @classmethod
     def load(cls, folder: Path) -> RandomNetwork:
         """Inverse of :meth:`save`."""
-        layers = range(len(CHANNELS))
+        layers = range(len(KERNELS))
         return cls(
             tuple(np.load(folder / f"weights_{i}.npy") for i in layers),
             tuple(np.load(folder / f"scales_{i}.npy") for i in layers),

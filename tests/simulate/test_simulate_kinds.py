@@ -232,6 +232,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
             "subunit_fraction \\+ deep_fraction must be at most 1, got 0.6 \\+ 0.5",
         ),
         ({"n_subunits": 0}, "n_subunits"),
+        ({"deep_channels": 0}, "deep_channels"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
     ],
