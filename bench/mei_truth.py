@@ -4,8 +4,8 @@ Loads a checkpoint trained on a simulated data set, picks the ``--neurons`` best
 neurons (single-trial test correlation; ``--per-type`` picks that many of each cell type), and
 runs :func:`fens.analysis.truth.compare_to_truth`: per neuron the correlation of the MEI and the
 gradient receptive field with the true filter (simple cells; the best-matching phase of the
-quadrature pair for complex cells) and the error of the preferred orientation from the model's
-tuning curve. Prints the summary of :func:`fens.analysis.truth.summarize_truth_comparison` (the
+quadrature pair for complex cells; for subunit and deep cells the MEI of the ground truth itself)
+and the error of the preferred orientation from the model's tuning curve. Prints the summary of :func:`fens.analysis.truth.summarize_truth_comparison` (the
 issue's targets: median MEI-truth correlation of simple cells >= 0.7, >= 80% of tuned neurons
 within 15 degrees), the same per cell type, and the time taken.
 
@@ -29,10 +29,9 @@ from fens.analysis.truth import (
 from fens.dataset import load_dataset
 from fens.models import load_pretrained
 from fens.simulate import GroundTruth
+from fens.simulate.neurons import CELL_TYPES
 from fens.utility import measures
 from fens.utility.device import resolve_device
-
-CELL_TYPES = ("simple", "complex")
 
 
 def choose_neurons(
