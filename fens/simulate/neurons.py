@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from fens.simulate import gabor_bank
 from fens.simulate.config import SimulationConfig
 from fens.simulate.filters import gabor, gaussian_pools, sample_maps, without_subnormals
-from fens.simulate.random_network import RandomNetwork
+from fens.simulate.random_network import RandomNetwork, scaled
 from fens.simulate.stimuli import IMAGE_SHAPE
 
 GROUND_TRUTH_DIR = "ground_truth"
@@ -517,7 +517,7 @@ def add_later_kinds(
     )
     if not surround.any():
         return with_kinds
-    x = stimuli.reshape(len(stimuli), -1)[:1000].astype(np.float32) / 255.0 - 0.5
+    x = scaled(stimuli[:1000]).reshape(min(len(stimuli), 1000), -1)
     reference = np.ones(n)
     with torch.no_grad():
         energy = with_kinds.surround_energy(as_images(x, IMAGE_SHAPE)).numpy()
