@@ -39,6 +39,8 @@ class SimulationConfig:
     subunit_scatter: float = 1.0  # sd of the subunits' positions, in envelope sds
     deep_fraction: float = 0.0  # share of deep cells (a fixed random deep network's features)
     deep_channels: int = 16  # channels of that network's last layer, which deep cells read
+    deep_points: int = 1  # points of its receptive field where a deep cell reads the network
+    deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
     surround_strength_range: tuple[float, float] = (0.5, 2.0)  # log-uniform, see GroundTruth
     spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
@@ -85,6 +87,7 @@ class SimulationConfig:
             )
         check_int("n_subunits", self.n_subunits)
         check_int("deep_channels", self.deep_channels)
+        check_int("deep_points", self.deep_points)
         check_number(
             "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1
         )
@@ -103,6 +106,7 @@ class SimulationConfig:
             "rf_scatter_px",
             "subunit_orientation_sd",
             "subunit_scatter",
+            "deep_scatter",
             "private_gain_sd",
             "shared_gain_sd",
         ):

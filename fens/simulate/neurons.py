@@ -63,7 +63,7 @@ class GroundTruth:
         a = <filters[n, 0], x>                                   (simple cell)
         a = sqrt(<filters[n, 0], x>**2 + <filters[n, 1], x>**2)  (complex cell)
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
-        a = |deep_weight[n] @ phi(x)[:, center[n]]|             (deep cell, a 2-vector)
+        a = |sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]|   (deep cell)
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
                                + surround_strength[n] * e / surround_reference[n])
         mean = gain[n] * drive ** exponent[n] + baseline[n]
@@ -106,8 +106,11 @@ class GroundTruth:
         subunit_orientation: ``(N, K)`` radians.
         subunit_phase: ``(N, K)`` radians.
         subunit_weight: ``(N, K)`` non-negative, summing to 1 for subunit cells, else 0.
-        deep_weight: ``(N, 2, C)`` two readouts of the network's C channels, whose energy
-            drives a deep cell, as a quadrature pair drives a complex cell (0 for other kinds).
+        deep_center: ``(N, K, 2)`` the K points (x, y in pixels) where a deep cell reads the
+            network: its centre first, then (K > 1) points scattered around it.
+        deep_weight: ``(N, 2, K, C)`` two readouts of the network's C channels at those
+            points, whose energy drives a deep cell, as a quadrature pair drives a complex cell
+            (0 for other kinds).
         network: the :class:`~fens.simulate.random_network.RandomNetwork`, or None.
     """
 
@@ -133,6 +136,7 @@ class GroundTruth:
     subunit_orientation: np.ndarray | None = None
     subunit_phase: np.ndarray | None = None
     subunit_weight: np.ndarray | None = None
+    deep_center: np.ndarray | None = None
     deep_weight: np.ndarray | None = None
     network: RandomNetwork | None = None
 
@@ -147,11 +151,14 @@ class GroundTruth:
             "subunit_orientation": np.zeros((n, 0)),
             "subunit_phase": np.zeros((n, 0)),
             "subunit_weight": np.zeros((n, 0)),
-            "deep_weight": np.zeros((n, 2, 0), np.float32),
+            "deep_center": self.center[:, None],
+            "deep_weight": np.zeros((n, 2, 1, 0), np.float32),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        if self.deep_weight.ndim == 3:  # written when deep cells read their centre only
+            object.__setattr__(self, "deep_weight", self.deep_weight[:, :, None])
 
     @property
     def n_neurons(self) -> int:
@@ -230,9 +237,11 @@ class GroundTruth:
         """``(B, D)`` the D deep cells' drive before normalisation, for images
         ``(B, 1, 36, 64)`` scaled to -0.5..0.5."""
         deep = np.flatnonzero(self.cell_type == "deep")
-        phi = sample_maps(self.network.features(x), self.center[deep])  # (B, D, C)
-        w = torch.as_tensor(self.deep_weight[deep], dtype=x.dtype, device=x.device)  # (D, 2, C)
-        pair = (phi[:, :, None] * w).sum(-1)  # (B, D, 2)
+        points = self.deep_center[deep]  # (D, K, 2)
+        phi = sample_maps(self.network.features(x), points.reshape(-1, 2))  # (B, D * K, C)
+        phi = phi.reshape(len(x), *points.shape[:2], -1)  # (B, D, K, C)
+        w = torch.as_tensor(self.deep_weight[deep], dtype=x.dtype, device=x.device)  # (D,2,K,C)
+        pair = torch.einsum("bdkc,dykc->bdy", phi, w)  # (B, D, 2)
         return pair.pow(2).sum(-1).clamp_min(1e-12).sqrt()
 
     def excitation(self, x: np.ndarray) -> np.ndarray:
@@ -474,8 +483,12 @@ def add_later_kinds(
     A subunit cell keeps its centre, spatial frequency and envelope; its
     ``config.n_subunits`` subunits scatter around the centre (sd ``subunit_scatter`` envelope
     sds), their orientations around its own (sd ``subunit_orientation_sd`` degrees), with random
-    phases and Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights. A deep cell reads a fixed random network (drawn here,
-    calibrated on ``stimuli``) through two Gaussian readouts (sd ``1 / sqrt(C)``). Surround strengths are
+    phases and Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights. A deep cell reads a fixed
+    random network (drawn here, calibrated on ``stimuli``) through two Gaussian readouts (sd
+    ``1 / sqrt(C K)``) of its C channels at K = ``deep_points`` points: its centre and, for
+    K > 1, K - 1 points scattered around it (sd ``deep_scatter`` envelope sds), so that its
+    drive depends on how the network's features are arranged in its receptive field, not only
+    on what they are at one point. Surround strengths are
     log-uniform over ``surround_strength_range``, relative to each neuron's mean surround energy
     over ``stimuli`` ``(B, 36, 64)`` (0..255).
     """
@@ -496,12 +509,20 @@ def add_later_kinds(
 
     network = RandomNetwork.draw(rng, stimuli, config.deep_channels) if deep.any() else None
     c = network.offset.size if network is not None else 0
-    deep_weight = rng.normal(size=(n, 2, c)) / np.sqrt(max(c, 1))
-    deep_weight = np.where(deep[:, None, None], deep_weight, 0.0).astype(np.float32)
+    k_deep = config.deep_points
+    deep_weight = rng.normal(size=(n, 2, 1, c)) / np.sqrt(max(c * k_deep, 1))
 
     surround = rng.random(n) < config.surround_fraction
     log_range = np.log(config.surround_strength_range)
     surround_strength = np.where(surround, np.exp(rng.uniform(*log_range, size=n)), 0.0)
+    deep_center = truth.center[:, None]
+    if k_deep > 1:  # drawn last, so that one point draws what the centre alone drew
+        scatter = config.deep_scatter * truth.size[:, None, None]
+        offsets = scatter * rng.normal(size=(n, k_deep - 1, 2))
+        deep_center = np.concatenate([deep_center, truth.center[:, None] + offsets], axis=1)
+        extra = rng.normal(size=(n, 2, k_deep - 1, c)) / np.sqrt(max(c * k_deep, 1))
+        deep_weight = np.concatenate([deep_weight, extra], axis=2)
+    deep_weight = np.where(deep[:, None, None, None], deep_weight, 0.0).astype(np.float32)
     with_kinds = GroundTruth(
         **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
         | {
@@ -511,6 +532,7 @@ def add_later_kinds(
             "subunit_orientation": subunit_orientation,
             "subunit_phase": subunit_phase,
             "subunit_weight": subunit_weight,
+            "deep_center": deep_center,
             "deep_weight": deep_weight,
             "network": network,
         }

@@ -14,12 +14,33 @@ from fens.simulate.neurons import SURROUND_RADIUS, gabor
 from fens.simulate.random_network import READOUT_POOLING, gaussian_kernel
 from fens.simulate.true_model import TrueModel
 
-#: sha256 (first 16 hex digits) of the first 20 response files of the tiny preset, seed 0,
-#: as fens wrote them before the later kinds of neuron existed.
-PINNED_TINY_RESPONSES = "47ab154a8d9910d5"
+#: sha256 (first 16 hex digits) of the tiny preset's population, seed 0, as fens drew it before
+#: the later kinds of neuron existed: cell types, responsiveness, orientations and centres,
+#: rounded so that the pin is that of the random draws, not of one machine's float rounding.
+PINNED_TINY_POPULATION = "135074ae03b34753"
+
+
+def population_digest(truth: GroundTruth) -> str:
+    """The digest :data:`PINNED_TINY_POPULATION` pins."""
+    import hashlib
+    import json
+
+    drawn = [
+        truth.cell_type.tolist(),
+        truth.responsive.astype(int).tolist(),
+        np.round(truth.orientation, 9).tolist(),
+        np.round(truth.center, 6).tolist(),
+    ]
+    return hashlib.sha256(json.dumps(drawn).encode()).hexdigest()[:16]
+
 
 KINDS = dataclasses.replace(
-    PRESETS["tiny"], subunit_fraction=0.3, deep_fraction=0.3, surround_fraction=0.5
+    PRESETS["tiny"],
+    subunit_fraction=0.3,
+    deep_fraction=0.3,
+    deep_points=3,
+    deep_scatter=1.5,
+    surround_fraction=0.5,
 )
 
 
@@ -71,11 +92,18 @@ def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
         return float(np.sqrt((truth.subunit_weight[n] * outputs**2).sum()))
     if truth.cell_type[n] == "deep":
         phi = network_features(truth, image)
-        cx, cy = truth.center[n]
-        at_center = ndimage.map_coordinates(
-            phi, [np.arange(len(phi)), [cy] * len(phi), [cx] * len(phi)], order=1
-        )
-        return float(np.linalg.norm(truth.deep_weight[n] @ at_center))
+        pair = np.zeros(2)
+        for (cx, cy), w in zip(
+            truth.deep_center[n], truth.deep_weight[n].transpose(1, 0, 2), strict=True
+        ):
+            at = ndimage.map_coordinates(
+                phi,
+                [np.arange(len(phi)), [cy] * len(phi), [cx] * len(phi)],
+                order=1,
+                mode="grid-constant",
+            )
+            pair += w @ at
+        return float(np.linalg.norm(pair))
     even, odd = (truth.filters[n].astype(np.float64) * x).sum(axis=(1, 2))
     return float(np.hypot(even, odd) if truth.cell_type[n] == "complex" else max(even, 0.0))
 
@@ -210,18 +238,26 @@ def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds
         np.save(old / f"{name}.npy", np.load(kinds / "ground_truth" / f"{name}.npy"))
     legacy = GroundTruth.load(tmp_path / "old")
     assert legacy.network is None and not legacy.surround_strength.any()
-    assert legacy.subunit_weight.shape == (150, 0) and legacy.deep_weight.shape == (150, 2, 0)
+    assert legacy.subunit_weight.shape == (150, 0) and legacy.deep_weight.shape == (150, 2, 1, 0)
 
 
-def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_dataset):
-    """The later kinds have their own random stream: the tiny preset's responses are those of a
-    configuration that never had them (the checksum pins the data of fens before them)."""
-    import hashlib
-
-    responses = np.stack(
-        [np.load(tiny_dataset / "data" / "responses" / f"{i}.npy") for i in range(20)]
-    )
-    assert hashlib.sha256(responses.tobytes()).hexdigest()[:16] == PINNED_TINY_RESPONSES
+def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_dataset, tmp_path):
+    """The later kinds have their own random stream: the tiny preset draws the population fens
+    drew before they existed (the pin), and adding them to it changes no draw of the others."""
+    plain = GroundTruth.load(tiny_dataset)
+    assert population_digest(plain) == PINNED_TINY_POPULATION
+    with_kinds = GroundTruth.load(simulate(tmp_path / "kinds", KINDS, seed=0, progress=False))
+    for name in ("orientation", "spatial_frequency", "phase", "center", "size", "exponent"):
+        np.testing.assert_array_equal(getattr(with_kinds, name), getattr(plain, name))
+    np.testing.assert_array_equal(with_kinds.filters, plain.filters)
+    kept = np.isin(with_kinds.cell_type, ("simple", "complex"))
+    assert kept.mean() > 0.2
+    np.testing.assert_array_equal(with_kinds.cell_type[kept], plain.cell_type[kept])
+    for i in range(5):
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "kinds" / "data" / "images" / f"{i}.npy"),
+            np.load(tiny_dataset / "data" / "images" / f"{i}.npy"),
+        )
 
 
 @pytest.mark.parametrize(
@@ -233,6 +269,8 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ),
         ({"n_subunits": 0}, "n_subunits"),
         ({"deep_channels": 0}, "deep_channels"),
+        ({"deep_points": 0}, "deep_points"),
+        ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
     ],
