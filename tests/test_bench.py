@@ -63,7 +63,13 @@ def test_story_gap_is_judged_against_the_sd_of_the_difference(model_quality):
         {"ln": _summary(0.10, 0.03), "cnn": _summary(0.21, 0.04), "sota_cnn": _summary(0.29, 0.04)}
     )
     by_claim = {check["claim"]: check for check in checks}
-    assert set(by_claim) == {"LN < CNN", "CNN < SOTA CNN"}  # SOTA LN absent: its claim too
+    assert set(by_claim) == {  # SOTA LN absent: its claims too
+        "LN < CNN",
+        "CNN < SOTA CNN",
+        "LN within 0.03 of the real 0.12",
+        "CNN within 0.03 of the real 0.2",
+        "SOTA CNN within 0.03 of the real 0.29",
+    }
     assert by_claim["LN < CNN"]["sd"] == pytest.approx(0.05)
     assert by_claim["LN < CNN"]["holds"]  # gap 0.11 > 0.10
     assert not by_claim["CNN < SOTA CNN"]["holds"]  # gap 0.08 < 2 * 0.057
@@ -71,6 +77,26 @@ def test_story_gap_is_judged_against_the_sd_of_the_difference(model_quality):
         {"sota_ln": _summary(0.3, math.nan), "sota_cnn": _summary(0.2, math.nan)}
     )
     assert single[0]["significant"] is None and not single[0]["holds"]  # wrong order
+
+
+def test_story_asks_for_the_real_data_regime(model_quality):
+    def run(mean: float, oracle: float) -> dict:
+        return _summary(mean, 0.005) | {"fraction_oracle": {"mean": oracle, "sd": 0.01}}
+
+    real = {"ln": 0.13, "cnn": 0.19, "sota_ln": 0.215, "sota_cnn": 0.31}
+    checks = model_quality.story_checks({m: run(v, 0.8) for m, v in real.items()})
+    assert all(check["holds"] for check in checks), checks
+    assert len(checks) == 4 + 4 + 2  # four gaps, four published figures, CNN ~ SOTA LN, oracle
+    # Today's full preset: too good, and SOTA CNN above the oracle.
+    today = {"ln": 0.158, "cnn": 0.300, "sota_ln": 0.181, "sota_cnn": 0.342}
+    by_claim = {
+        c["claim"]: c["holds"]
+        for c in model_quality.story_checks({m: run(v, 1.04) for m, v in today.items()})
+    }
+    assert not by_claim["LN within 0.03 of the real 0.12"]  # 0.038 away
+    assert not by_claim["CNN within 0.03 of SOTA LN"]
+    assert not by_claim["SOTA CNN at 0.65-0.85 of the oracle"]
+    assert by_claim["SOTA LN within 0.03 of the real 0.21"]  # 0.029 away
 
 
 @pytest.mark.slow
