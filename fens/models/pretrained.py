@@ -7,12 +7,12 @@ A checkpoint is one ``torch.save`` file holding a plain dict (loadable with
     architecture  "lurz2020", "linear" or "cnn"
     config        the keyword arguments that rebuild the model (with the data's loaders)
     state_dict    the weights, as CPU tensors
-    data          fingerprint and description of the data set it was trained on
+    data          fingerprint, statistics signature and description of its training data
     metrics       test and validation correlations measured right after training
     training      seed, epochs, seconds, device, software versions, the command line
 
 :func:`load_pretrained` rebuilds the model for the given dataloaders and refuses, with a message
-that says what differs, a checkpoint whose data fingerprint does not match theirs: the readout
+that says what differs, a checkpoint whose data do not match theirs (:func:`same_data`): the readout
 of these models holds one set of weights per neuron, so weights trained on other neurons (or a
 different subset) would load without error and predict nonsense.
 """
@@ -47,18 +47,30 @@ __all__ = [
     "describe_data",
     "load_pretrained",
     "read_checkpoint",
+    "same_data",
     "save_checkpoint",
+    "statistics_signature",
 ]
 
-FORMAT_VERSION = 1
+#: 2: the data record holds a statistics signature besides the fingerprint (format 1 hashed
+#: the float32 statistics, which differ in their last bits between machines).
+FORMAT_VERSION = 2
+
+
+#: Relative tolerance of :func:`same_data`'s comparison of the statistics signatures: far above
+#: the float32 rounding by which the same simulation differs between machines (about 1e-7),
+#: far below what another seed, preset or neuron selection changes.
+SIGNATURE_RTOL = 1e-4
+#: Weighted sums of the neurons' response statistics in the signature, per statistic.
+SIGNATURE_SUMS = 4
 
 
 def data_fingerprint(dataset: Any) -> str:
-    """A short hash identifying a data set and the neurons selected from it.
+    """A short hash identifying a data set's neurons and trials, exactly.
 
-    Hashes the neurons' ``unit_ids`` (in order), the trials' tiers and image ids, and the
-    recorded statistics of images and responses; so two folders with the same recording and
-    the same neuron selection agree, and anything else differs. Reads nothing from disk.
+    Hashes the neurons' ``unit_ids`` (in order), the trials' tiers and image ids: integers and
+    strings, the same on every machine. The values recorded (responses, images) are compared
+    with a tolerance, by :func:`statistics_signature`. Reads nothing from disk.
 
     Args:
         dataset: a :class:`fens.dataset.StaticImageSet` (``loader.dataset``).
@@ -68,20 +80,44 @@ def data_fingerprint(dataset: Any) -> str:
         np.asarray(dataset.neurons.unit_ids, dtype=np.int64),
         np.asarray(dataset.trial_info.tiers).astype("<U10"),
         np.asarray(dataset.trial_info.frame_image_id, dtype=np.int64),
-        np.asarray(dataset.statistics.responses.all.mean, dtype=np.float32),
-        np.asarray(dataset.statistics.responses.all.std, dtype=np.float32),
-        np.asarray(dataset.statistics.images.all.mean, dtype=np.float32),
-        np.asarray(dataset.statistics.images.all.std, dtype=np.float32),
     ]
     for part in parts:
         digest.update(part.tobytes())
     return digest.hexdigest()[:16]
 
 
+def statistics_signature(dataset: Any) -> list[float]:
+    """A few numbers that summarise a data set's recorded statistics, to compare with a
+    tolerance (:data:`SIGNATURE_RTOL`): the images' mean and sd, then, for the neurons'
+    response means and sds each, :data:`SIGNATURE_SUMS` sums weighted by fixed random weights.
+
+    Simulations of the same preset and seed on two machines differ in the last bits of their
+    float32 responses (their BLAS libraries round differently), so an exact hash of them would
+    tell the same data set apart from itself.
+    """
+    images = dataset.statistics.images.all
+    responses = dataset.statistics.responses.all
+    signature = [float(np.mean(images.mean)), float(np.mean(images.std))]
+    for values in (responses.mean, responses.std):
+        values = np.asarray(values, dtype=np.float64).ravel()
+        weights = np.random.default_rng(0).random((SIGNATURE_SUMS, values.size))
+        signature += (weights @ values / values.size).tolist()
+    return signature
+
+
+def same_data(given: Mapping[str, Any], trained_on: Mapping[str, Any]) -> bool:
+    """Whether two :func:`describe_data` records describe the same data set."""
+    if given["fingerprint"] != trained_on["fingerprint"] or "signature" not in trained_on:
+        return False
+    a, b = np.asarray(given["signature"]), np.asarray(trained_on["signature"])
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=SIGNATURE_RTOL, atol=0))
+
+
 def describe_data(dataset: Any) -> dict[str, Any]:
     """What a checkpoint records about its training data (and prints when it does not match)."""
     description = {
         "fingerprint": data_fingerprint(dataset),
+        "signature": statistics_signature(dataset),
         "folder": Path(dataset.path).name,
         "n_neurons": int(dataset.n_neurons),
         "n_trials": len(dataset),
@@ -184,7 +220,7 @@ def load_pretrained(
     checkpoint = read_checkpoint(name_or_path)
     trained_on = checkpoint["data"]
     given = describe_data(dataloaders["train"].dataset)
-    if given["fingerprint"] != trained_on["fingerprint"]:
+    if not same_data(given, trained_on):
         raise ValueError(
             f"the checkpoint {str(name_or_path)!r} was trained on another data set: "
             f"{_describe(trained_on)}, but these dataloaders hold {_describe(given)}. "

@@ -9,8 +9,10 @@ from fens.dataset import load_dataset
 from fens.models.pretrained import (
     CHECKPOINT_DIR,
     data_fingerprint,
+    describe_data,
     load_pretrained,
     read_checkpoint,
+    same_data,
     save_checkpoint,
 )
 from fens.models.registry import MODEL_NAMES, build_model
@@ -78,6 +80,43 @@ def test_refuses_other_data(loaders, tiny_dataset, tmp_path):
     )
     with pytest.raises(ValueError, match="seed 1"):
         load_pretrained(path, other_loaders)
+
+
+def test_the_same_data_rounded_otherwise_is_the_same_data(loaders):
+    """Another machine's BLAS rounds the simulation's float32 responses otherwise (1e-7
+    relative): the same data. A change of 1e-3 in the statistics is another data set."""
+    record = describe_data(loaders["train"].dataset)
+    assert len(record["signature"]) == 10
+
+    def scaled(factor: float) -> dict:
+        return record | {"signature": [v * factor for v in record["signature"]]}
+
+    assert same_data(record, scaled(1 + 1e-6))
+    assert not same_data(record, scaled(1 + 1e-3))
+    assert not same_data(record, record | {"fingerprint": "0" * 16})
+    assert not same_data(record, {k: v for k, v in record.items() if k != "signature"})
+    # One neuron's mean response 1% higher moves the signature beyond the tolerance.
+    stats = loaders["train"].dataset.statistics.responses.all
+    original = np.array(stats.mean, copy=True)
+    try:
+        stats.mean[0] = original[0] * 1.01 + 0.01
+        assert not same_data(describe_data(loaders["train"].dataset), record)
+    finally:
+        stats.mean[:] = original
+    assert same_data(describe_data(loaders["train"].dataset), record)
+
+
+def test_a_checkpoint_of_the_first_format_is_named(loaders, tmp_path):
+    model = build_model("ln", loaders, seed=0)
+    path = save_checkpoint(
+        tmp_path / "old.pt", model, name="ln", dataloaders=loaders, metrics={}, training={}
+    )
+    checkpoint = torch.load(path, weights_only=True)
+    torch.save(checkpoint | {"format": 1}, path)
+    with pytest.raises(
+        ValueError, match="old.pt has checkpoint format 1, this fens reads format 2"
+    ):
+        load_pretrained(path, loaders)
 
 
 def test_unknown_names_and_files(loaders, tmp_path):
