@@ -25,6 +25,7 @@ class SimulationConfig:
     # --- population -------------------------------------------------------------------------
     n_neurons: int = 5335  # recorded neurons
     complex_fraction: float = 0.6  # share of complex cells (energy model); the rest are simple
+    complex_linearity_max: float = 0.0  # complex cells keep a share U(0, this) of simple drive
     normalized_fraction: float = 0.6  # share divisively normalised by local contrast energy
     weak_fraction: float = 0.2  # share of weakly responsive neurons (low stimulus gain)
     weak_gain: float = 0.05  # stimulus gain of a weak neuron relative to a responsive one
@@ -72,6 +73,7 @@ class SimulationConfig:
             )
         for name in (
             "complex_fraction",
+            "complex_linearity_max",
             "normalized_fraction",
             "weak_fraction",
             "weak_gain",
@@ -131,8 +133,17 @@ class SimulationConfig:
 
     @property
     def has_later_kinds(self) -> bool:
-        """Whether the population has subunit or deep cells or surround suppression."""
-        return max(self.subunit_fraction, self.deep_fraction, self.surround_fraction) > 0
+        """Whether the population has subunit or deep cells, surround suppression or complex
+        cells with a linear share."""
+        return (
+            max(
+                self.subunit_fraction,
+                self.deep_fraction,
+                self.surround_fraction,
+                self.complex_linearity_max,
+            )
+            > 0
+        )
 
     @property
     def n_trials(self) -> int:

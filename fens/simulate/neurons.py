@@ -4,7 +4,8 @@ Each neuron is one of four kinds:
 
 - a **simple cell**: a half-wave rectified Gabor filter (Jones & Palmer 1987);
 - a **complex cell**: the energy model, the norm of a quadrature pair of Gabor filters
-  (Adelson & Bergen 1985);
+  (Adelson & Bergen 1985), optionally mixed with a share of the simple cell's drive, since
+  phase invariance is graded in V1 (Mechler & Ringach 2002; in mouse, Niell & Stryker 2008);
 - a **subunit cell**: the rectified-squared outputs of several Gabor subunits at scattered
   positions and orientations, pooled (Rust et al. 2005; Vintch, Movshon & Simoncelli 2015);
 - a **deep cell**: a random combination of the features of a fixed random deep network at its
@@ -61,7 +62,8 @@ class GroundTruth:
     The noise-free mean response of neuron ``n`` to an image ``x`` (scaled to -0.5..0.5) is::
 
         a = <filters[n, 0], x>                                   (simple cell)
-        a = sqrt(<filters[n, 0], x>**2 + <filters[n, 1], x>**2)  (complex cell)
+        a = (1 - linearity[n]) * sqrt(<filters[n, 0], x>**2 + <filters[n, 1], x>**2)
+            + linearity[n] * max(<filters[n, 0], x>, 0)          (complex cell)
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
         a = |sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]|   (deep cell)
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
@@ -99,6 +101,8 @@ class GroundTruth:
         retinotopy: ``(2, 3)`` affine map from cortical position (x, y in um, as in
             ``cell_motor_coordinates``) to the receptive-field centre before scatter:
             ``center ~ retinotopy[:, :2] @ (x, y) + retinotopy[:, 2]``.
+        linearity: ``(N,)`` a complex cell's share of simple-cell drive (0: the pure energy
+            model); 1 for simple cells, 0 for subunit and deep cells.
         surround_strength: ``(N,)`` 0 for neurons without surround suppression.
         surround_reference: ``(N,)`` mean surround energy over the stimuli the population was
             drawn for (so a strength of 1 halves the drive at a typical surround).
@@ -130,6 +134,7 @@ class GroundTruth:
     filters: np.ndarray
     contrast_reference: np.ndarray
     retinotopy: np.ndarray
+    linearity: np.ndarray | None = None
     surround_strength: np.ndarray | None = None
     surround_reference: np.ndarray | None = None
     subunit_center: np.ndarray | None = None
@@ -145,6 +150,7 @@ class GroundTruth:
         sets written before they existed): no surround, no subunits, no network."""
         n = len(self.cell_type)
         defaults = {
+            "linearity": (self.cell_type == "simple").astype(np.float64),
             "surround_strength": np.zeros(n),
             "surround_reference": np.ones(n),
             "subunit_center": np.zeros((n, 0, 2)),
@@ -251,7 +257,8 @@ class GroundTruth:
         projections = (x @ self.filter_matrix.T).reshape(len(x), n, 2)  # (B, N, 2)
         simple = np.maximum(projections[..., 0], 0.0)
         energy = np.sqrt((projections**2).sum(axis=-1))
-        a = np.where(self.cell_type == "complex", energy, simple)  # (B, N)
+        linear = self.linearity.astype(np.float32)  # 1 for simple cells: exactly `simple`
+        a = linear * simple + (1 - linear) * energy  # (B, N)
         subunit = np.flatnonzero(self.cell_type == "subunit")
         if subunit.size:
             k = self.subunit_weight.shape[1]
@@ -488,7 +495,8 @@ def add_later_kinds(
     ``1 / sqrt(C K)``) of its C channels at K = ``deep_points`` points: its centre and, for
     K > 1, K - 1 points scattered around it (sd ``deep_scatter`` envelope sds), so that its
     drive depends on how the network's features are arranged in its receptive field, not only
-    on what they are at one point. Surround strengths are
+    on what they are at one point. A complex cell keeps a share of simple-cell drive,
+    uniform over 0..``complex_linearity_max``. Surround strengths are
     log-uniform over ``surround_strength_range``, relative to each neuron's mean surround energy
     over ``stimuli`` ``(B, 36, 64)`` (0..255).
     """
@@ -523,10 +531,15 @@ def add_later_kinds(
         extra = rng.normal(size=(n, 2, k_deep - 1, c)) / np.sqrt(max(c * k_deep, 1))
         deep_weight = np.concatenate([deep_weight, extra], axis=2)
     deep_weight = np.where(deep[:, None, None, None], deep_weight, 0.0).astype(np.float32)
+    linearity = (cell_type == "simple").astype(np.float64)
+    if config.complex_linearity_max > 0:  # drawn last, as the deep cells' points
+        share = rng.uniform(0.0, config.complex_linearity_max, size=n)
+        linearity = np.where(cell_type == "complex", share, linearity)
     with_kinds = GroundTruth(
         **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
         | {
             "cell_type": cell_type,
+            "linearity": linearity,
             "surround_strength": surround_strength,
             "subunit_center": subunit_center,
             "subunit_orientation": subunit_orientation,

@@ -34,7 +34,7 @@ class TrueModel(nn.Module):
 
         buffer("filters", truth.filter_matrix)
         buffer("pools", truth.pools)
-        buffer("complex_", cell_type == "complex")
+        buffer("linearity", truth.linearity)
         buffer("normalization", truth.normalization_strength / truth.contrast_reference)
         buffer("gain", truth.gain)
         buffer("exponent", truth.exponent)
@@ -54,7 +54,7 @@ class TrueModel(nn.Module):
         x = images.reshape(len(images), -1).float() / 255.0 - 0.5  # (B, P)
         projections = (x @ self.filters.T).reshape(len(x), -1, 2)  # (B, N, 2)
         energy = projections.pow(2).sum(-1).clamp_min(1e-12).sqrt()
-        a = torch.where(self.complex_.bool(), energy, projections[..., 0].clamp_min(0))
+        a = self.linearity * projections[..., 0].clamp_min(0) + (1 - self.linearity) * energy
         if self.subunit.size:
             s = (x @ self.subunit_filters.T).clamp_min(0).reshape(len(x), self.subunit.size, -1)
             pooled = (s.pow(2) * self.subunit_weight).sum(-1).clamp_min(1e-12).sqrt()

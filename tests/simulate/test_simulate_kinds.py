@@ -41,6 +41,7 @@ KINDS = dataclasses.replace(
     deep_points=3,
     deep_scatter=1.5,
     surround_fraction=0.5,
+    complex_linearity_max=0.6,
 )
 
 
@@ -105,7 +106,8 @@ def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
             pair += w @ at
         return float(np.linalg.norm(pair))
     even, odd = (truth.filters[n].astype(np.float64) * x).sum(axis=(1, 2))
-    return float(np.hypot(even, odd) if truth.cell_type[n] == "complex" else max(even, 0.0))
+    share = truth.linearity[n]  # 1 for a simple cell
+    return float(share * max(even, 0.0) + (1 - share) * np.hypot(even, odd))
 
 
 def surround_energy(truth: GroundTruth, n: int, image: np.ndarray) -> float:
@@ -158,6 +160,9 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     np.testing.assert_allclose(truth.subunit_weight[subunit].sum(axis=1), 1.0)
     assert not truth.subunit_weight[~subunit].any()
     assert not truth.deep_weight[truth.cell_type != "deep"].any()
+    linearity = truth.linearity[truth.cell_type == "complex"]
+    assert 0 <= linearity.min() and linearity.max() <= 0.6 and linearity.std() > 0.1
+    assert (truth.linearity[truth.cell_type == "simple"] == 1).all()
     assert "subunit=" in repr(truth) and "deep=" in repr(truth) and "surround=" in repr(truth)
 
 
@@ -270,6 +275,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"n_subunits": 0}, "n_subunits"),
         ({"deep_channels": 0}, "deep_channels"),
         ({"deep_points": 0}, "deep_points"),
+        ({"complex_linearity_max": 1.5}, "complex_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
