@@ -75,6 +75,7 @@ from fens.models.blocks.depthwise import set_depthwise_kernel
 from fens.models.blocks.triton_depthwise import triton_fails
 from fens.models.pretrained import load_pretrained, read_checkpoint
 from fens.models.registry import MODEL_NAMES, MODELS, build_model
+from fens.simulate import GroundTruth
 from fens.simulate.calibration import noise_ceiling
 from fens.trainers import LOSSES, train_model
 from fens.utility import measures
@@ -111,12 +112,22 @@ def simulated_ceiling(data: Path, dataset: Any) -> np.ndarray | None:
     return noise_ceiling(data)[dataset.neuron_idx]
 
 
+def simulated_cell_types(data: Path, dataset: Any) -> np.ndarray | None:
+    """``(neurons,)`` true cell type of ``dataset``'s neurons (weakly responsive ones as
+    ``'weak'``) if the folder ``data`` is simulated, else ``None``."""
+    if not (data / "ground_truth").is_dir():
+        return None
+    truth = GroundTruth.load(data)
+    return np.where(truth.responsive, truth.cell_type, "weak")[dataset.neuron_idx]
+
+
 def evaluate(
     model: nn.Module,
     dataloaders: Mapping[str, DataLoader],
     ceiling: np.ndarray | None,
     device: torch.device,
-) -> dict[str, float]:
+    cell_type: np.ndarray | None = None,
+) -> dict[str, Any]:
     """The quality measures of a trained model on the test set.
 
     Args:
@@ -125,12 +136,14 @@ def evaluate(
         ceiling: ``(neurons,)`` noise ceiling of the loaders' neurons, or ``None`` (real data):
             the fractions of the ceiling are then NaN.
         device: where to compute.
+        cell_type: ``(neurons,)`` true cell types (:func:`simulated_cell_types`), or ``None``.
 
     Returns:
         ``test_correlation`` (mean over neurons of the single-trial correlation),
         ``test_avg_correlation`` (correlation to the average over repeats), ``fraction_oracle``,
         ``fraction_ceiling`` (mean correlation / mean ceiling) and ``median_fraction_ceiling``
-        (median over the neurons with a positive ceiling of correlation / ceiling).
+        (median over the neurons with a positive ceiling of correlation / ceiling); with
+        ``cell_type``, ``by_type``: the mean single-trial correlation of each cell type.
     """
     test = dataloaders["test"]
     correlations = measures.get_correlations(model, test, device=device)  # (neurons,)
@@ -149,6 +162,11 @@ def evaluate(
         result["median_fraction_ceiling"] = float(
             np.median(correlations[positive] / ceiling[positive])
         )
+    if cell_type is not None:
+        result["by_type"] = {
+            str(kind): float(correlations[cell_type == kind].mean())
+            for kind in np.unique(cell_type)
+        }
     return result
 
 
@@ -163,6 +181,7 @@ def quality_run(
     fast: bool = True,
     max_minutes: float | None = None,
     checkpoint: str | Path | None = None,
+    cell_type: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Train model ``name`` with ``seed`` (at most ``max_iter`` epochs and ``max_minutes``), or
     load ``checkpoint`` (a shipped name or a ``fens train`` file), and measure it;
@@ -198,7 +217,7 @@ def quality_run(
         epochs, cut_short = output["history"]["epoch"][-1], output["cut_short"]
         seconds = time.perf_counter() - start
     return {"seed": seed, "epochs": epochs, "seconds": seconds, "cut_short": cut_short} | evaluate(
-        model, dataloaders, ceiling, device
+        model, dataloaders, ceiling, device, cell_type
     )
 
 
@@ -485,6 +504,7 @@ def print_quality(results: Mapping[str, Any]) -> None:
         "reaches about 0.75 of the oracle); ± seed-to-seed sd; epochs and minutes of "
         "training (a checkpoint's from its record), * a training cut short by a time budget"
     )
+    print_by_type(results["runs"])
     print()
     if not results["story"]:
         pairs = ", ".join(f"{LABELS[worse]} and {LABELS[better]}" for worse, better in STORY)
@@ -507,6 +527,22 @@ def print_quality(results: Mapping[str, Any]) -> None:
         else:
             figures = f"CNN - SOTA LN {check['gap']:+.3f}"
         print(f"{verdict:<7}{check['claim']:<40}{figures}")
+
+
+def print_by_type(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+    """Mean single-trial correlation per true cell type (simulated data), mean over runs."""
+    by_model = {
+        name: [run["by_type"] for run in model_runs if "by_type" in run]
+        for name, model_runs in runs.items()
+    }
+    kinds = sorted({kind for tables in by_model.values() for table in tables for kind in table})
+    if not kinds:
+        return
+    print()
+    print(f"{'by cell type':<12}" + "".join(f"{kind:>9}" for kind in kinds))
+    for name, tables in by_model.items():
+        means = [np.mean([table.get(kind, math.nan) for table in tables]) for kind in kinds]
+        print(f"{name:<12}" + "".join(f"{m:9.3f}" for m in means))
 
 
 def print_speed(result: Mapping[str, Any]) -> None:
@@ -611,6 +647,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         dataset = dataloaders["test"].dataset
         oracle = measures.get_oracles(dataloaders["test"])
         ceiling = simulated_ceiling(args.data, dataset)
+        cell_type = simulated_cell_types(args.data, dataset)
         results["n_neurons"] = dataset.n_neurons
         results["oracle"] = float(oracle.mean())
         results["noise_ceiling"] = math.nan if ceiling is None else float(ceiling.mean())
@@ -637,6 +674,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     fast=not args.reference_blocks,
                     max_minutes=args.max_minutes,
                     checkpoint=checkpoint,
+                    cell_type=cell_type,
                 )
             )
         results["runs"] = runs

@@ -112,7 +112,8 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
 
     for name in model_quality.MODEL_NAMES:
-        (row,) = [line.split() for line in printed if line.startswith(f"{name} ")]
+        rows = [line.split() for line in printed if line.startswith(f"{name} ")]
+        row = rows[0]  # the quality table's; the second is the table by cell type
         # runs, the five measures (one run: no sd), published, epochs, minutes
         numbers = [float(token) for token in row[1:]]
         assert len(numbers) == 4 + len(model_quality.MEASURES), row
@@ -122,8 +123,18 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
         assert results["runs"][name][0]["test_correlation"] == pytest.approx(numbers[1], abs=5e-4)
     assert results["n_neurons"] == 60
     assert {check["claim"] for check in results["story"]} >= {"LN < CNN", "SOTA LN < SOTA CNN"}
-    (ceiling_line,) = [line for line in printed if "SOTA CNN >= 0.85 of the noise" in line]
-    assert ceiling_line.split()[0] in {"holds", "FAILS"}
+    (oracle_line,) = [line for line in printed if "SOTA CNN at 0.65-0.85 of the oracle" in line]
+    assert oracle_line.split()[0] in {"holds", "FAILS"}
+    # Per true cell type: the tiny preset's simple, complex and weakly responsive neurons.
+    (header,) = [line.split() for line in printed if line.startswith("by cell type")]
+    assert header[3:] == ["complex", "simple", "weak"]
+    by_type = results["runs"]["ln"][0]["by_type"]
+    (ln_row,) = [
+        line.split() for line in printed if line.startswith("ln ") and len(line.split()) == 4
+    ]
+    assert [float(v) for v in ln_row[1:]] == pytest.approx(
+        [by_type[k] for k in header[3:]], abs=5e-4
+    )
 
     speed = results["speed"]
     assert set(speed["pipelines"]) == {"fens", "fens_reference_blocks", "original"}
