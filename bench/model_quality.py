@@ -542,7 +542,7 @@ def print_by_type(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
     print(f"{'by cell type':<12}" + "".join(f"{kind:>9}" for kind in kinds))
     for name, tables in by_model.items():
         means = [np.mean([table.get(kind, math.nan) for table in tables]) for kind in kinds]
-        print(f"{name:<12}" + "".join(f"{m:9.3f}" for m in means))
+        print(f"{LABELS[name]:<12}" + "".join(f"{m:9.3f}" for m in means))
 
 
 def print_speed(result: Mapping[str, Any]) -> None:

@@ -112,8 +112,7 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
 
     for name in model_quality.MODEL_NAMES:
-        rows = [line.split() for line in printed if line.startswith(f"{name} ")]
-        row = rows[0]  # the quality table's; the second is the table by cell type
+        (row,) = [line.split() for line in printed if line.startswith(f"{name} ")]
         # runs, the five measures (one run: no sd), published, epochs, minutes
         numbers = [float(token) for token in row[1:]]
         assert len(numbers) == 4 + len(model_quality.MEASURES), row
@@ -129,9 +128,7 @@ def test_model_quality_smoke_run(model_quality, tiny_dataset, tmp_path, capsys):
     (header,) = [line.split() for line in printed if line.startswith("by cell type")]
     assert header[3:] == ["complex", "simple", "weak"]
     by_type = results["runs"]["ln"][0]["by_type"]
-    (ln_row,) = [
-        line.split() for line in printed if line.startswith("ln ") and len(line.split()) == 4
-    ]
+    (ln_row,) = [line.split() for line in printed if line.startswith("LN ")]  # its label
     assert [float(v) for v in ln_row[1:]] == pytest.approx(
         [by_type[k] for k in header[3:]], abs=5e-4
     )
