@@ -12,9 +12,9 @@ A checkpoint is one ``torch.save`` file holding a plain dict (loadable with
     training      seed, epochs, seconds, device, software versions, the command line
 
 :func:`load_pretrained` rebuilds the model for the given dataloaders and refuses, with a message
-that says what differs, a checkpoint whose data do not match theirs (:func:`same_data`): the readout
-of these models holds one set of weights per neuron, so weights trained on other neurons (or a
-different subset) would load without error and predict nonsense.
+that says what differs, a checkpoint whose data do not match theirs (:func:`same_data`): the
+readout of these models holds one set of weights per neuron, so weights trained on other neurons
+(or a different subset) would load without error and predict nonsense.
 """
 
 from __future__ import annotations

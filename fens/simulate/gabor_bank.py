@@ -9,8 +9,9 @@ import torch.nn.functional as F
 
 from fens.simulate.filters import gabor
 
-#: Orientations (radians) and spatial frequencies (cycles/pixel, 0.7 octaves apart) of the bank,
-#: spanning the simulated neurons' range up to mouse V1's finest (0.3 cycles/pixel, Niell & Stryker 2008).
+#: Orientations (radians) and spatial frequencies (cycles/pixel, 0.7 octaves apart) of the
+#: bank, spanning the simulated neurons' range up to mouse V1's finest (0.3 cycles/pixel at
+#: this resolution; Niell & Stryker 2008).
 ORIENTATIONS = np.arange(8) * np.pi / 8
 FREQUENCIES = (0.05, 0.08, 0.13, 0.21, 0.32)
 #: Kernels are (2 * RADIUS + 1) pixels square; envelope sd 0.35 periods, aspect 0.75.

@@ -518,7 +518,8 @@ def add_later_kinds(
     network = RandomNetwork.draw(rng, stimuli, config.deep_channels) if deep.any() else None
     c = network.offset.size if network is not None else 0
     k_deep = config.deep_points
-    deep_weight = rng.normal(size=(n, 2, 1, c)) / np.sqrt(max(c * k_deep, 1))
+    readout_scale = np.sqrt(max(c * k_deep, 1))  # readouts of sd 1 / sqrt(C K)
+    deep_weight = rng.normal(size=(n, 2, 1, c)) / readout_scale
 
     surround = rng.random(n) < config.surround_fraction
     log_range = np.log(config.surround_strength_range)
@@ -528,7 +529,7 @@ def add_later_kinds(
         scatter = config.deep_scatter * truth.size[:, None, None]
         offsets = scatter * rng.normal(size=(n, k_deep - 1, 2))
         deep_center = np.concatenate([deep_center, truth.center[:, None] + offsets], axis=1)
-        extra = rng.normal(size=(n, 2, k_deep - 1, c)) / np.sqrt(max(c * k_deep, 1))
+        extra = rng.normal(size=(n, 2, k_deep - 1, c)) / readout_scale
         deep_weight = np.concatenate([deep_weight, extra], axis=2)
     deep_weight = np.where(deep[:, None, None, None], deep_weight, 0.0).astype(np.float32)
     linearity = (cell_type == "simple").astype(np.float64)

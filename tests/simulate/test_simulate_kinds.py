@@ -3,6 +3,8 @@ orientation-tuned surround suppression; each checked against a per-neuron comput
 out with SciPy, and the ground truth as a PyTorch model against the NumPy one."""
 
 import dataclasses
+import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -22,9 +24,6 @@ PINNED_TINY_POPULATION = "135074ae03b34753"
 
 def population_digest(truth: GroundTruth) -> str:
     """The digest :data:`PINNED_TINY_POPULATION` pins."""
-    import hashlib
-    import json
-
     drawn = [
         truth.cell_type.tolist(),
         truth.responsive.astype(int).tolist(),
