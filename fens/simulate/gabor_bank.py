@@ -20,6 +20,8 @@ RADIUS = 16
 #: and sd of the frequency weights in octaves.
 ORIENTATION_KAPPA = 2.0
 FREQUENCY_SD_OCTAVES = 0.5
+#: Images transformed at once in :func:`responses`: bounds its memory (about 300 MB).
+CHUNK = 128
 
 
 def kernels() -> np.ndarray:
@@ -48,19 +50,48 @@ def kernels() -> np.ndarray:
     )
 
 
+def _dft_matrix(n_out: int, n_in: int, length: int, sign: int) -> np.ndarray:
+    """``(n_out, n_in)`` complex128 ``exp(sign 2 pi i p q / length)``: a length-``length``
+    discrete Fourier transform (``sign`` -1) or its unnormalised inverse (+1) with only the
+    first ``n_in`` inputs and ``n_out`` outputs."""
+    return np.exp(sign * 2j * np.pi * np.outer(np.arange(n_out), np.arange(n_in)) / length)
+
+
 def responses(x: torch.Tensor) -> torch.Tensor:
-    """The bank's outputs at every pixel: ``(B, 2, O * F, H, W)`` (even, odd) for images
-    ``(B, 1, H, W)`` scaled to -0.5..0.5, zero outside the image (the same as
-    ``scipy.signal.correlate2d(image, kernel, mode='same')``)."""
-    k = torch.as_tensor(kernels(), dtype=x.dtype, device=x.device)  # (2, C, S, S)
-    out = F.conv2d(x, k.reshape(-1, 1, *k.shape[-2:]), padding=RADIUS)  # (B, 2C, H, W)
-    return out.reshape(len(x), 2, -1, *x.shape[-2:])
+    """The bank's outputs at every pixel, ``even + i odd`` for each pair: complex
+    ``(B, O * F, H, W)`` for images ``(B, 1, H, W)`` scaled to -0.5..0.5, zero outside the
+    image (each part the same as ``scipy.signal.correlate2d(image, kernel, mode='same')``).
+
+    Each pair is one complex filter, applied in the Fourier domain with the transforms written
+    as matrix products: periods ``RADIUS`` pixels longer than the image, so that no kernel
+    wraps around into it, and only the image's own pixels transformed back. That is a quarter
+    of the operations of a direct convolution with the 33-pixel kernels."""
+    height, width = x.shape[-2:]
+    periods = (height + RADIUS, width + RADIUS)
+    even, odd = kernels()
+    wrapped = np.zeros((len(even), *periods), dtype=np.complex128)
+    side = 2 * RADIUS + 1
+    wrapped[:, :side, :side] = even + 1j * odd
+    wrapped = np.roll(wrapped, (-RADIUS, -RADIUS), axis=(1, 2))  # centre tap at (0, 0)
+    # Correlation with c multiplies the image's transform by sum_m c[m] exp(+2 pi i p m / L).
+    spectra = np.fft.ifft2(wrapped) * (periods[0] * periods[1])  # (C, L_H, L_W)
+    forward = [_dft_matrix(L, n, L, -1) for L, n in zip(periods, (height, width), strict=True)]
+    inverse = [_dft_matrix(n, L, L, +1) / L for L, n in zip(periods, (height, width), strict=True)]
+    dtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
+    spectra, f_rows, f_cols, g_rows, g_cols = (
+        torch.as_tensor(a, dtype=dtype, device=x.device) for a in (spectra, *forward, *inverse)
+    )
+    out = []
+    for chunk in x.split(CHUNK):
+        image_hat = f_rows @ chunk.to(dtype) @ f_cols.T  # (b, 1, L_H, L_W)
+        out.append(g_rows @ (image_hat * spectra) @ g_cols.T)  # (b, C, H, W)
+    return torch.cat(out)
 
 
 def energy(x: torch.Tensor) -> torch.Tensor:
     """``(B, O * F, H, W)`` energy of each pair (Adelson & Bergen 1985) at every pixel."""
     r = responses(x)
-    return (r[:, 0] ** 2 + r[:, 1] ** 2).clamp_min(1e-12).sqrt()
+    return (r.real**2 + r.imag**2).clamp_min(1e-12).sqrt()
 
 
 def tuned_weights(orientation: np.ndarray, spatial_frequency: np.ndarray) -> np.ndarray:
@@ -82,7 +113,7 @@ def features(x: torch.Tensor, linear: bool = False) -> torch.Tensor:
     energy, ``(B, 5 * O * F, H, W)``; with ``linear`` the filters' outputs themselves,
     ``(B, 2 * O * F, H, W)`` (a linear core)."""
     r = responses(x)
-    even, odd = r[:, 0], r[:, 1]
+    even, odd = r.real, r.imag
     if linear:
         return torch.cat([even, odd], 1)
     e = (even**2 + odd**2).clamp_min(1e-12).sqrt()

@@ -300,6 +300,13 @@ class GroundTruth:
         Returns:
             ``(B, N)`` float32 mean responses (what a noise-free recording would average to).
         """
+        return self.from_powered(self.powered_drive(images, batch_size, progress))
+
+    def powered_drive(
+        self, images: np.ndarray, batch_size: int = 1024, progress: bool = False
+    ) -> np.ndarray:
+        """``(B, N)`` float32 normalised drive raised to each neuron's exponent: the mean
+        response before gain and baseline; arguments as :meth:`mean_response`."""
         images = np.asarray(images)
         shape = self.filters.shape[2:]
         if images.shape[-2:] != shape or images.ndim not in (3, 4):
@@ -312,9 +319,12 @@ class GroundTruth:
         starts = range(0, len(x), batch_size)
         for start in tqdm(starts, desc="mean responses", disable=not progress):
             batch = x[start : start + batch_size].astype(np.float32) / 255.0 - 0.5
-            d = self.drive(batch)
-            out[start : start + batch_size] = self.gain * d**self.exponent + self.baseline
+            out[start : start + batch_size] = self.drive(batch) ** self.exponent
         return out
+
+    def from_powered(self, powered: np.ndarray) -> np.ndarray:
+        """``(B, N)`` float32 mean responses from :meth:`powered_drive`'s output."""
+        return (self.gain * powered + self.baseline).astype(np.float32)
 
     def save(self, folder: str | Path) -> None:
         """Write every array attribute as ``{folder}/ground_truth/{name}.npy``, and the
@@ -393,14 +403,15 @@ def draw_population(
     stimuli: np.ndarray,
     progress: bool = False,
     rng_kinds: np.random.Generator | None = None,
-) -> tuple[GroundTruth, np.ndarray]:
+) -> tuple[GroundTruth, np.ndarray, np.ndarray]:
     """Draw a population of model neurons and their cortical positions.
 
     Simple and complex cells are drawn from ``rng``; the later kinds (subunit and deep cells,
     surround suppression, :func:`add_later_kinds`) from ``rng_kinds``, so that a configuration
-    without them draws exactly the population it drew before they existed. Each neuron's gain is set so that its mean noise-free response over ``stimuli`` is a
-    log-normal draw (median ``rate_median``, times ``weak_gain`` for weakly responsive neurons);
-    its baseline is ``baseline_fraction`` of that mean before the weak factor.
+    without them draws exactly the population it drew before they existed. Each neuron's gain
+    is set so that its mean noise-free response over ``stimuli`` is a log-normal draw (median
+    ``rate_median``, times ``weak_gain`` for weakly responsive neurons); its baseline is
+    ``baseline_fraction`` of that mean before the weak factor.
 
     Args:
         config: the simulation's configuration.
@@ -411,7 +422,9 @@ def draw_population(
             has any.
 
     Returns:
-        The :class:`GroundTruth` and ``(N, 3)`` cortical positions in um.
+        The :class:`GroundTruth`, ``(N, 3)`` cortical positions in um, and the ``(B, N)``
+        noise-free mean responses to ``stimuli`` (its :meth:`~GroundTruth.mean_response`,
+        computed once with the gains).
     """
     n = config.n_neurons
     height, width = IMAGE_SHAPE
@@ -471,14 +484,14 @@ def draw_population(
             )
         truth = add_later_kinds(truth, config, rng_kinds, stimuli)
     # Calibrate the gains: mean over stimuli of drive ** exponent, in batches.
-    powered = truth.mean_response(stimuli, progress=progress)  # (B, N), gain 1, baseline 0
+    powered = truth.powered_drive(stimuli, progress=progress)  # (B, N)
     gain = rate / np.maximum(powered.mean(axis=0, dtype=np.float64), 1e-12)
     gain = np.where(responsive, gain, gain * config.weak_gain)
     truth = GroundTruth(
         **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
         | {"gain": gain, "baseline": config.baseline_fraction * rate}
     )
-    return truth, positions
+    return truth, positions, truth.from_powered(powered)
 
 
 def add_later_kinds(

@@ -159,7 +159,7 @@ def simulate(
     rng_stimuli, rng_neurons, rng_design, rng_behavior, rng_noise, rng_kinds = streams
     n_images = config.n_train + config.n_validation + config.n_test_images
     patches = cut_patches(n_images, rng_stimuli, progress=progress)
-    truth, positions = draw_population(
+    truth, positions, mean = draw_population(
         config, rng_neurons, patches.images, progress=progress, rng_kinds=rng_kinds
     )
     design = trial_design(config, rng_design)
@@ -170,7 +170,6 @@ def simulate(
         config.running_gain_correlation,
         rng_behavior,
     )
-    mean = truth.mean_response(patches.images, progress=progress)  # (images, N)
     responses = noisy_responses(
         mean,
         design.image_index,

@@ -12,7 +12,7 @@ import torch
 from scipy import ndimage, signal
 
 from fens.simulate import PRESETS, GroundTruth, SimulationConfig, gabor_bank, simulate
-from fens.simulate.neurons import SURROUND_RADIUS, gabor
+from fens.simulate.neurons import SURROUND_RADIUS, draw_population, gabor
 from fens.simulate.random_network import READOUT_POOLING, gaussian_kernel
 from fens.simulate.true_model import TrueModel
 
@@ -177,6 +177,29 @@ def test_mean_response_equals_a_per_neuron_computation(truth, images):
         # A deep cell's drive is a difference of float32 features three layers deep.
         rtol = 2e-3 if truth.cell_type[n] == "deep" else 1e-4
         np.testing.assert_allclose(fast[:, n], expected, rtol=rtol, atol=1e-6)
+
+
+def test_the_means_drawn_with_the_population_are_the_ground_truths(images):
+    """simulate() takes its noise-free means from draw_population, which computes them in the
+    same pass as the gains: they must be exactly what the written ground truth gives."""
+    truth, _, mean = draw_population(
+        KINDS, np.random.default_rng(0), images[:, 0], rng_kinds=np.random.default_rng(1)
+    )
+    assert mean.shape == (len(images), KINDS.n_neurons)
+    np.testing.assert_array_equal(mean, truth.mean_response(images))
+    assert (mean > truth.baseline.astype(np.float32) - 1e-6).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_gabor_bank_correlates_like_scipy(images, dtype):
+    """The bank runs in the Fourier domain; each part must be the zero-padded correlation."""
+    x = images[:2].astype(np.float64) / 255.0 - 0.5  # (2, 1, 36, 64)
+    out = gabor_bank.responses(torch.as_tensor(x, dtype=dtype)).numpy()
+    even, odd = gabor_bank.kernels()
+    for part, bank in ((out.real, even), (out.imag, odd)):
+        expected = [[signal.correlate2d(i[0], k, mode="same") for k in bank] for i in x]
+        tolerance = 1e-5 if dtype == torch.float32 else 1e-10
+        np.testing.assert_allclose(part, expected, atol=tolerance)
 
 
 def test_surround_suppression_is_tuned_to_the_neurons_own_orientation(truth):
