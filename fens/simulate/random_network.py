@@ -148,8 +148,9 @@ def _channels(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
 
 def blur(x: torch.Tensor) -> torch.Tensor:
     """Each channel of ``(B, C, H, W)`` blurred by a Gaussian of sd :data:`READOUT_POOLING`
-    (zero padded, same size), as the Gaussian is separable: one product with a banded matrix
-    along each axis, 16 times faster on a CPU than the depthwise 2-D convolution."""
+    (zero padded, same size). The Gaussian is separable: one product with a banded matrix
+    along each axis, much faster on a CPU than a depthwise 2-D convolution
+    (``bench/README.md``, "calibration.py")."""
     rows, cols = (
         torch.as_tensor(gaussian_band(n, READOUT_POOLING), dtype=x.dtype, device=x.device)
         for n in x.shape[-2:]
