@@ -151,6 +151,7 @@ def test_depthwise_layer_passes_gradcheck_and_shares_parameters(bias):
 
 
 def test_depthwise_layer_gives_conv2d_gradients_in_channels_last_float32():
+    torch.manual_seed(0)
     conv = nn.Conv2d(8, 8, 7, padding=3, groups=8, bias=False)
     layer = DepthwiseConv2d.from_conv(conv)
     x = torch.randn(5, 8, 12, 15).contiguous(memory_format=torch.channels_last)
@@ -159,7 +160,9 @@ def test_depthwise_layer_gives_conv2d_gradients_in_channels_last_float32():
     expected = torch.autograd.grad(conv(x), (x, conv.weight), g)
     ours = torch.autograd.grad(layer(x), (x, layer.weight), g)
     for a, b in zip(expected, ours, strict=True):
-        torch.testing.assert_close(b, a, **TOLERANCE)
+        # float32 sums of up to 900 products (the weight gradient) in another order: rounding
+        # errors scale with the largest entry, not with each entry (200 seeds: at most 2e-6 of it)
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5 * float(a.abs().max()))
 
 
 def test_use_fast_depthwise_replaces_only_depthwise_layers():
