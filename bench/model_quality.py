@@ -19,7 +19,7 @@ correlation; SOTA CNN's fraction of oracle between 0.65 and 0.85 (about 0.75 on 
 
 Speed (``--speed``). The training epoch of the SOTA CNN, ours (fens' in-memory loader, every
 trial kept on the device; the model with fens' fast readout and depthwise convolutions,
-channels-last on a CPU, as ``fens train`` does) against the original FENS-2022 pipeline
+channels-last on a CPU, as ``train_model`` trains) against the original FENS-2022 pipeline
 (neuralpredictors' ``FileTreeDataset`` with ``NeuroNormalizer``, one ``.npy`` read per image
 and per response for every item, neuralpredictors' own blocks, the default NCHW memory format),
 and, to tell the two gains apart, fens' loader and memory format with neuralpredictors' blocks,
@@ -202,9 +202,6 @@ def quality_run(
         cut_short = training.get("cut_short")
     else:
         model = build_model(name, dataloaders, seed=seed, fast=fast)
-        if device.type == "cpu":
-            # Channels-last convolutions are faster on a CPU (as `fens train` does).
-            model = model.to(memory_format=torch.channels_last)
         _, output, _ = train_model(
             model,
             dataloaders,

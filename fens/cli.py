@@ -48,9 +48,6 @@ def _train(args: argparse.Namespace) -> None:
         device=device,  # every trial where the model trains: no copy per step
     )
     model = build_model(args.model, dataloaders, seed=args.seed, fast=not args.reference_blocks)
-    if device.type == "cpu":
-        # Channels-last convolutions are faster on a CPU (bench/README.md).
-        model = model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
     score, output, _ = train_model(
         model,

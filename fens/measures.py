@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, SubsetRandomSampler
 
-from fens.utility.device import resolve_device
+from fens.utility.device import move_model, resolve_device
 
 Model = Callable[[torch.Tensor], torch.Tensor]
 LoaderOrLoaders = DataLoader | Mapping[str, DataLoader]
@@ -209,7 +209,7 @@ def _evaluating(
     else:
         target = home if home is not None else torch.device("cpu")
     model.eval()
-    model.to(target)
+    move_model(model, target)
     try:
         yield target
     finally:

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from fens.measures import corr, get_correlations, model_predictions, poisson_loss
 from fens.utility.checks import check_int, check_number
 from fens.utility.deprecation import deprecated_arguments
-from fens.utility.device import resolve_device
+from fens.utility.device import move_model, resolve_device
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -517,7 +517,7 @@ def train_model(
         ``'cut_short'`` (``None``, ``'max_minutes'`` or ``'interrupted'``) and, if
         ``track_training``, ``'history'`` (a :class:`TrainingHistory`);
         ``model_state``: the best state dict, as CPU tensors. The model itself ends in eval
-        mode, on ``device``, with this state loaded.
+        mode, on ``device`` (:func:`fens.utility.device.move_model`), with this state loaded.
     """
     _check_dataloaders(dataloaders)
     for name, value in {
@@ -537,7 +537,7 @@ def train_model(
     device = resolve_device(device)
     if seed is not None:
         _seed_everything(seed, train_loader)
-    model.to(device)
+    move_model(model, device)
 
     optimizer = _adam(model, lr_init, device)
     # patience - 1: ReduceLROnPlateau lowers the rate after *more* than `patience` bad steps,

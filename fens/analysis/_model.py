@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from fens.utility.checks import check_number
-from fens.utility.device import resolve_device
+from fens.utility.device import move_model, resolve_device
 
 
 def prepare_model(model: nn.Module, device: str | torch.device | None) -> torch.device:
@@ -21,7 +21,7 @@ def prepare_model(model: nn.Module, device: str | torch.device | None) -> torch.
     of a batch is processed independently of the others), as the course's notebooks do."""
     resolved = resolve_device(device)
     model.eval()
-    model.to(resolved)
+    move_model(model, resolved)
     return resolved
 
 

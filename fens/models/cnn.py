@@ -55,6 +55,8 @@ class CNN(nn.Module):
         readout: ``readout[0]`` is the fully connected ``nn.Linear``, ``readout[1]`` its batch norm.
     """
 
+    cpu_channels_last = True  # forward takes either layout (fens.utility.device.move_model)
+
     def __init__(
         self,
         input_height: int,

@@ -143,6 +143,8 @@ class Lurz2020Model(nn.Module):
         config: the hyperparameters it was built with.
     """
 
+    cpu_channels_last = True  # forward takes either layout (fens.utility.device.move_model)
+
     def __init__(
         self,
         core: nn.Module,

@@ -37,7 +37,7 @@ from fens.models.registry import (
     model_config,
     rebuild_model,
 )
-from fens.utility.device import resolve_device
+from fens.utility.device import move_model, resolve_device
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -230,7 +230,7 @@ def load_pretrained(
     model = rebuild_model(checkpoint["architecture"], checkpoint["config"], dataloaders, fast)
     model.load_state_dict(checkpoint["state_dict"])
     model.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "state_dict"}
-    return model.to(resolve_device(device)).eval()
+    return move_model(model, resolve_device(device)).eval()
 
 
 def _describe(data: Mapping[str, Any]) -> str:

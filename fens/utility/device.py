@@ -65,3 +65,18 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
             stacklevel=2,
         )
     return torch.device("cpu")
+
+
+def move_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move ``model`` to ``device`` in place (as ``model.to(device)``) and return it.
+
+    On a CPU, a model whose class sets ``cpu_channels_last = True`` (fens' CNNs, whose forward
+    takes either memory layout) also gets its 4-d weights (the convolutions') in channels-last
+    memory, which changes no value: its convolutions then train about 1.8x and its gradients
+    with respect to the image (MEIs) run about 3.5x faster (2 cores, bench/README.md). Any
+    other model is only moved: channels-last feature maps break a ``forward`` that calls
+    ``.view`` on them."""
+    model.to(device)
+    if device.type == "cpu" and getattr(model, "cpu_channels_last", False):
+        model.to(memory_format=torch.channels_last)
+    return model

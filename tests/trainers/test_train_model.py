@@ -14,7 +14,14 @@ from fens.dataset import SubsetSequentialSampler
 from fens.measures import corr
 from fens.trainers import train_model
 from fens.utility.device import DeviceFallbackWarning
-from tests.trainers.linear_poisson import BATCH_SIZE, TIERS, LinearExp, make_loaders
+from tests.trainers.linear_poisson import (
+    BATCH_SIZE,
+    N_NEURONS,
+    SIDE,
+    TIERS,
+    LinearExp,
+    make_loaders,
+)
 
 
 def test_training_improves_the_validation_correlation_towards_the_truth(data, loaders):
@@ -264,3 +271,13 @@ def test_history_has_one_entry_per_evaluation(loaders):
         LinearExp(), loaders, max_iter=1, track_training=False, progress=False
     )
     assert set(untracked) == {"validation_correlation", "test_correlation", "cut_short"}
+
+
+def test_a_fens_cnn_trains_channels_last_on_the_cpu(loaders):
+    from fens.models import CNN
+
+    model = CNN(input_height=SIDE, input_width=SIDE, n_neurons=N_NEURONS, kernel_sizes=(3, 3))
+    train_model(model, loaders, seed=0, max_iter=1, progress=False)
+    *_, conv = [m for m in model.modules() if isinstance(m, nn.Conv2d)]  # 8 -> 8 channels
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fens.utility import device as device_module
-from fens.utility.device import DeviceFallbackWarning, resolve_device
+from fens.utility.device import DeviceFallbackWarning, move_model, resolve_device
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +64,44 @@ def test_the_fallback_warns_once_per_device_even_in_a_loop(monkeypatch):
 def test_an_unknown_device_name_is_a_value_error():
     with pytest.raises(ValueError, match="'gpu'"):
         resolve_device("gpu")
+
+
+def _conv_weights(model):
+    return [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+def test_fens_cnns_go_channels_last_on_the_cpu_with_the_same_outputs():
+    from fens.models import CNN
+
+    torch.manual_seed(0)
+    model = CNN(input_height=9, input_width=11, n_neurons=5).eval()
+    images = torch.rand(4, 1, 9, 11) * 255
+    before = model(images)
+    assert move_model(model, torch.device("cpu")) is model
+    weights = _conv_weights(model)
+    assert len(weights) == 3
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert not all(w.is_contiguous() for w in weights)
+    torch.testing.assert_close(model(images), before, rtol=1e-5, atol=1e-6)
+
+
+class _ViewNet(torch.nn.Module):
+    """A student's CNN: .view on the feature maps works only on contiguous (NCHW) tensors."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 3, 3, padding=1)
+        self.linear = torch.nn.Linear(3 * 6 * 6, 2)
+
+    def forward(self, x):
+        return self.linear(self.conv(x).view(len(x), -1))
+
+
+def test_other_models_are_only_moved_so_a_view_in_forward_still_works():
+    model = _ViewNet()
+    move_model(model, torch.device("cpu"))
+    assert all(w.is_contiguous() for w in _conv_weights(model))
+    assert model(torch.rand(2, 1, 6, 6)).shape == (2, 2)
+    model.to(memory_format=torch.channels_last)  # what move_model leaves alone
+    with pytest.raises(RuntimeError, match="view"):
+        model(torch.rand(2, 1, 6, 6))
