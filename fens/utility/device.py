@@ -72,10 +72,9 @@ def move_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
     On a CPU, a model whose class sets ``cpu_channels_last = True`` (fens' CNNs, whose forward
     takes either memory layout) also gets its 4-d weights (the convolutions') in channels-last
-    memory, which changes no value: its convolutions then train about 1.8x and its gradients
-    with respect to the image (MEIs) run about 3.5x faster (2 cores, bench/README.md). Any
-    other model is only moved: channels-last feature maps break a ``forward`` that calls
-    ``.view`` on them."""
+    memory, which changes no value and makes its training and its gradients with respect to the
+    image (MEIs) faster (measured in bench/README.md). Any other model is only moved:
+    channels-last feature maps break a ``forward`` that calls ``.view`` on them."""
     model.to(device)
     if device.type == "cpu" and getattr(model, "cpu_channels_last", False):
         model.to(memory_format=torch.channels_last)
