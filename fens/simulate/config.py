@@ -44,6 +44,9 @@ class SimulationConfig:
     deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
     surround_strength_range: tuple[float, float] = (0.5, 2.0)  # log-uniform, see GroundTruth
+    irregular_share_max: float = 0.0  # every neuron's drive takes a share U(0, this) from
+    # private irregular subunits (random band-pass textures, see GroundTruth)
+    irregular_subunits: int = 2  # irregular subunits per neuron
     spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
     contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
     # halves the drive of a neuron with normalisation strength 1
@@ -80,6 +83,7 @@ class SimulationConfig:
             "subunit_fraction",
             "deep_fraction",
             "surround_fraction",
+            "irregular_share_max",
         ):
             check_number(name, getattr(self, name), minimum=0, maximum=1)
         if self.subunit_fraction + self.deep_fraction > 1:
@@ -90,6 +94,7 @@ class SimulationConfig:
         check_int("n_subunits", self.n_subunits)
         check_int("deep_channels", self.deep_channels)
         check_int("deep_points", self.deep_points)
+        check_int("irregular_subunits", self.irregular_subunits)
         check_number(
             "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1
         )
@@ -133,14 +138,15 @@ class SimulationConfig:
 
     @property
     def has_later_kinds(self) -> bool:
-        """Whether the population has subunit or deep cells, surround suppression or complex
-        cells with a linear share."""
+        """Whether the population has subunit or deep cells, surround suppression, complex
+        cells with a linear share or irregular subunits."""
         return (
             max(
                 self.subunit_fraction,
                 self.deep_fraction,
                 self.surround_fraction,
                 self.complex_linearity_max,
+                self.irregular_share_max,
             )
             > 0
         )

@@ -48,7 +48,54 @@ def gabor(
     sigma = size[:, None, None]
     envelope = np.exp(-(u**2 + (aspect[:, None, None] * v) ** 2) / (2 * sigma**2))
     carrier = np.cos(2 * np.pi * spatial_frequency[:, None, None] * u + phase[:, None, None])
-    g = envelope * carrier
+    return windowed(carrier, envelope)
+
+
+def irregular_filters(
+    rng: np.random.Generator,
+    center: np.ndarray,
+    size: np.ndarray,
+    spatial_frequency: np.ndarray,
+    bandwidth: float = 0.5,
+    shape: tuple[int, int] = IMAGE_SHAPE,
+) -> np.ndarray:
+    """Zero-mean, unit-norm random filters, one per row: band-pass noise under a Gaussian
+    envelope, textures with no preferred orientation and no carrier.
+
+    Gaussian white noise is filtered in the Fourier domain by an isotropic log-Gaussian band
+    ``exp(-log(k / f)**2 / (2 bandwidth**2))`` around ``spatial_frequency`` ``f`` (``k`` the
+    radial frequency in cycles/pixel; ``bandwidth`` in natural-log units, 0.5 being about
+    +-0.7 octaves at one sd), then windowed by a circular Gaussian of sd ``size`` around
+    ``center``; the envelope-weighted mean is subtracted as in :func:`gabor`.
+
+    Args:
+        rng: random generator of the noise.
+        center: ``(N, 2)`` centre (x = column, y = row) in pixels.
+        size: ``(N,)`` envelope sd in pixels.
+        spatial_frequency: ``(N,)`` centre of the band, cycles per pixel.
+        bandwidth: sd of the band in natural-log units of frequency.
+        shape: ``(height, width)`` of the image.
+
+    Returns:
+        ``(N, height, width)`` float64 filters.
+    """
+    height, width = shape
+    radius = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.rfftfreq(width)[None, :])
+    with np.errstate(divide="ignore"):  # the zero frequency gets no weight
+        log_ratio = np.log(radius[None] / spatial_frequency[:, None, None])
+    band = np.exp(-(log_ratio**2) / (2 * bandwidth**2))  # (N, H, W // 2 + 1)
+    noise = rng.normal(size=band.shape) + 1j * rng.normal(size=band.shape)
+    texture = np.fft.irfft2(band * noise, s=shape)  # (N, H, W)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    d2 = (x[None] - center[:, 0, None, None]) ** 2 + (y[None] - center[:, 1, None, None]) ** 2
+    envelope = np.exp(-d2 / (2 * size[:, None, None] ** 2))
+    return windowed(texture, envelope)
+
+
+def windowed(pattern: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` ``pattern * envelope`` minus the envelope-weighted mean of ``pattern``
+    (so a uniform image gives zero), scaled to unit L2 norm per filter."""
+    g = envelope * pattern
     dc = g.sum(axis=(1, 2), keepdims=True) / envelope.sum(axis=(1, 2), keepdims=True)
     g = g - dc * envelope
     return g / np.linalg.norm(g, axis=(1, 2), keepdims=True)

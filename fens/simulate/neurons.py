@@ -12,7 +12,13 @@ Each neuron is one of four kinds:
   receptive-field centre (:mod:`fens.simulate.random_network`), standing for the structure of
   mouse V1 responses that classic models miss (Walker et al. 2019; Cadena et al. 2019);
 
-each optionally **divisively normalised** by the local contrast energy in a Gaussian pool around
+each optionally taking a share of its drive from **irregular subunits**: random band-pass
+textures of its own, with no orientation or carrier, standing for the non-Gabor structure of
+mouse V1 neurons' most exciting inputs (Walker et al. 2019) and for the many subunits that
+spike-triggered covariance finds beyond the one or two of the classic models (Rust et al.
+2005). No model shared by the population holds them, so that this part of each neuron's
+repeatable response is left to be learnt neuron by neuron from a few thousand images; and each
+optionally **divisively normalised** by the local contrast energy in a Gaussian pool around
 its receptive field (Heeger 1992; Carandini & Heeger 2012) and by **orientation-tuned surround
 suppression**, the energy at its own orientation and spatial frequency around its receptive
 field (Cavanaugh, Bair & Movshon 2002; in mouse V1 Self et al. 2014), followed by a power-law
@@ -31,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +45,13 @@ from tqdm.auto import tqdm
 
 from fens.simulate import gabor_bank
 from fens.simulate.config import SimulationConfig
-from fens.simulate.filters import gabor, gaussian_pools, sample_maps, without_subnormals
+from fens.simulate.filters import (
+    gabor,
+    gaussian_pools,
+    irregular_filters,
+    sample_maps,
+    without_subnormals,
+)
 from fens.simulate.random_network import RandomNetwork, scaled
 from fens.simulate.stimuli import IMAGE_SHAPE
 
@@ -66,14 +79,18 @@ class GroundTruth:
             + linearity[n] * max(<filters[n, 0], x>, 0)          (complex cell)
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
         a = |sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]|   (deep cell)
+        a <- (1 - irregular_share[n]) * a
+             + irregular_share[n] * sqrt(sum_j irregular_weight[n, j] * max(<q_nj, x>, 0)**2)
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
                                + surround_strength[n] * e / surround_reference[n])
         mean = gain[n] * drive ** exponent[n] + baseline[n]
 
     where ``c`` is the RMS contrast of ``x`` in a Gaussian pool of sd ``pool_size[n]`` around the
     receptive-field centre, ``s_nk`` the subunits' Gabor filters (the neuron's spatial frequency
-    and envelope, at ``subunit_center`` and ``subunit_orientation``), ``phi`` the features of
-    the random ``network`` and ``e`` the surround energy: the mean energy of the neuron's Gabor
+    and envelope, at ``subunit_center`` and ``subunit_orientation``), ``q_nj`` the irregular
+    subunits (``irregular_filters``: band-pass noise at the neuron's spatial frequency under a
+    circular envelope of its size, :func:`~fens.simulate.filters.irregular_filters`), ``phi``
+    the features of the random ``network`` and ``e`` the surround energy: the mean energy of the neuron's Gabor
     pair's orientation and spatial frequency in a Gabor bank, read :data:`SURROUND_RADIUS`
     envelope sds away, on its flanks and its ends (:meth:`surround_energy`). Simple
     cells use only the even filter (``filters[n, 0]``); the second is its quadrature partner
@@ -115,6 +132,12 @@ class GroundTruth:
         deep_weight: ``(N, 2, K, C)`` two readouts of the network's C channels at those
             points, whose energy drives a deep cell, as a quadrature pair drives a complex cell
             (0 for other kinds).
+        irregular_share: ``(N,)`` share of the drive from the irregular subunits (0: none).
+        irregular_filters: ``(N, J, 36, 64)`` float32 irregular subunits (zero mean, unit
+            norm; J = 0 without them).
+        irregular_weight: ``(N, J)`` non-negative: Dirichlet weights, scaled so that the
+            irregular drive's mean over the stimuli the population was drawn for equals the
+            neuron's own drive's.
         network: the :class:`~fens.simulate.random_network.RandomNetwork`, or None.
     """
 
@@ -143,6 +166,9 @@ class GroundTruth:
     subunit_weight: np.ndarray | None = None
     deep_center: np.ndarray | None = None
     deep_weight: np.ndarray | None = None
+    irregular_share: np.ndarray | None = None
+    irregular_filters: np.ndarray | None = None
+    irregular_weight: np.ndarray | None = None
     network: RandomNetwork | None = None
 
     def __post_init__(self) -> None:
@@ -159,6 +185,9 @@ class GroundTruth:
             "subunit_weight": np.zeros((n, 0)),
             "deep_center": self.center[:, None],
             "deep_weight": np.zeros((n, 2, 1, 0), np.float32),
+            "irregular_share": np.zeros(n),
+            "irregular_filters": np.zeros((n, 0, *self.filters.shape[2:]), np.float32),
+            "irregular_weight": np.zeros((n, 0)),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -212,6 +241,20 @@ class GroundTruth:
             self.filters.shape[2:],
         )
         return without_subnormals(f.reshape(len(ids) * k, -1))
+
+    @cached_property
+    def irregular_matrix(self) -> np.ndarray:
+        """``(N * J, 36 * 64)`` float32: each neuron's J irregular subunits, one per row."""
+        return without_subnormals(self.irregular_filters.reshape(-1, self.filter_matrix.shape[1]))
+
+    def irregular_excitation(self, x: np.ndarray) -> np.ndarray:
+        """``(B, N)`` the irregular subunits' pooled drive, for images ``(B, P)`` scaled to
+        -0.5..0.5 (zero without them)."""
+        j = self.irregular_weight.shape[1]
+        if j == 0:
+            return np.zeros((len(x), self.n_neurons), np.float32)
+        q = np.maximum(x @ self.irregular_matrix.T, 0.0).reshape(len(x), self.n_neurons, j)
+        return np.sqrt((q**2 * self.irregular_weight.astype(np.float32)).sum(axis=-1))
 
     @cached_property
     def surround_points(self) -> np.ndarray:
@@ -268,6 +311,9 @@ class GroundTruth:
         if deep.size:
             with torch.no_grad():
                 a[:, deep] = self.deep_excitation(as_images(x, self.filters.shape[2:])).numpy()
+        if self.irregular_weight.shape[1]:
+            share = self.irregular_share.astype(np.float32)
+            a = (1 - share) * a + share * self.irregular_excitation(x)
         return a
 
     def drive(self, images: np.ndarray) -> np.ndarray:
@@ -487,10 +533,7 @@ def draw_population(
     powered = truth.powered_drive(stimuli, progress=progress)  # (B, N)
     gain = rate / np.maximum(powered.mean(axis=0, dtype=np.float64), 1e-12)
     gain = np.where(responsive, gain, gain * config.weak_gain)
-    truth = GroundTruth(
-        **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
-        | {"gain": gain, "baseline": config.baseline_fraction * rate}
-    )
+    truth = replaced(truth, gain=gain, baseline=config.baseline_fraction * rate)
     return truth, positions, truth.from_powered(powered)
 
 
@@ -549,29 +592,68 @@ def add_later_kinds(
     if config.complex_linearity_max > 0:  # drawn last, as the deep cells' points
         share = rng.uniform(0.0, config.complex_linearity_max, size=n)
         linearity = np.where(cell_type == "complex", share, linearity)
-    with_kinds = GroundTruth(
-        **{f.name: getattr(truth, f.name) for f in fields(GroundTruth)}
-        | {
-            "cell_type": cell_type,
-            "linearity": linearity,
-            "surround_strength": surround_strength,
-            "subunit_center": subunit_center,
-            "subunit_orientation": subunit_orientation,
-            "subunit_phase": subunit_phase,
-            "subunit_weight": subunit_weight,
-            "deep_center": deep_center,
-            "deep_weight": deep_weight,
-            "network": network,
-        }
+    with_kinds = replaced(
+        truth,
+        cell_type=cell_type,
+        linearity=linearity,
+        surround_strength=surround_strength,
+        subunit_center=subunit_center,
+        subunit_orientation=subunit_orientation,
+        subunit_phase=subunit_phase,
+        subunit_weight=subunit_weight,
+        deep_center=deep_center,
+        deep_weight=deep_weight,
+        network=network,
     )
-    if not surround.any():
-        return with_kinds
     x = scaled(stimuli[:1000]).reshape(min(len(stimuli), 1000), -1)
-    reference = np.ones(n)
-    with torch.no_grad():
-        energy = with_kinds.surround_energy(as_images(x, IMAGE_SHAPE)).numpy()
-    reference[surround] = np.maximum(energy.mean(axis=0), 1e-6)
-    return GroundTruth(
-        **{f.name: getattr(with_kinds, f.name) for f in fields(GroundTruth)}
-        | {"surround_reference": reference}
+    if surround.any():
+        reference = np.ones(n)
+        with torch.no_grad():
+            energy = with_kinds.surround_energy(as_images(x, IMAGE_SHAPE)).numpy()
+        reference[surround] = np.maximum(energy.mean(axis=0), 1e-6)
+        with_kinds = replaced(with_kinds, surround_reference=reference)
+    if config.irregular_share_max > 0:  # drawn last, as the deep cells' points
+        with_kinds = add_irregular_subunits(with_kinds, config, rng, x)
+    return with_kinds
+
+
+def add_irregular_subunits(
+    truth: GroundTruth, config: SimulationConfig, rng: np.random.Generator, x: np.ndarray
+) -> GroundTruth:
+    """Give every neuron ``config.irregular_subunits`` irregular subunits and a share
+    U(0, ``irregular_share_max``) of its drive from them (see :class:`GroundTruth`).
+
+    The subunits are :func:`~fens.simulate.filters.irregular_filters` at the neuron's centre,
+    spatial frequency and envelope size (the geometric mean of its widths across and along the
+    bars); their Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights are scaled so that over the
+    images ``x`` ``(B, 36 * 64)`` (scaled to -0.5..0.5) their pooled drive has the mean of the
+    neuron's own drive.
+    """
+    n, j = truth.n_neurons, config.irregular_subunits
+    share = rng.uniform(0.0, config.irregular_share_max, size=n)
+    weight = rng.dirichlet(np.full(j, SUBUNIT_CONCENTRATION), size=n)
+    repeat = np.repeat  # each neuron's parameters, once per subunit
+    filters = irregular_filters(
+        rng,
+        repeat(truth.center, j, axis=0),
+        repeat(truth.size / np.sqrt(truth.aspect), j),
+        repeat(truth.spatial_frequency, j),
+        shape=truth.filters.shape[2:],
     )
+    with_filters = replaced(
+        truth,
+        irregular_filters=filters.reshape(n, j, *truth.filters.shape[2:]).astype(np.float32),
+        irregular_weight=weight,
+    )
+    own = truth.excitation(x).mean(axis=0, dtype=np.float64)
+    irregular = with_filters.irregular_excitation(x).mean(axis=0, dtype=np.float64)
+    scale = own / np.maximum(irregular, 1e-12)  # the pooled drive scales with sqrt(weight)
+    return replaced(
+        with_filters, irregular_share=share, irregular_weight=weight * scale[:, None] ** 2
+    )
+
+
+def replaced(truth: GroundTruth, **changes: Any) -> GroundTruth:
+    """A copy of ``truth`` with the fields in ``changes`` replaced (its cached arrays, such as
+    the filter matrices, are computed again)."""
+    return GroundTruth(**{f.name: getattr(truth, f.name) for f in fields(GroundTruth)} | changes)

@@ -43,6 +43,9 @@ class TrueModel(nn.Module):
         buffer("subunit_filters", truth.subunit_filters)
         buffer("subunit_weight", truth.subunit_weight[self.subunit])
         self.deep = np.flatnonzero(cell_type == "deep")
+        buffer("irregular_filters", truth.irregular_matrix)
+        buffer("irregular_weight", truth.irregular_weight)
+        buffer("irregular_share", truth.irregular_share)
         self.surround = np.flatnonzero(truth.surround_strength > 0)
         strength = truth.surround_strength / truth.surround_reference
         buffer("surround_strength", strength[self.surround])
@@ -63,6 +66,10 @@ class TrueModel(nn.Module):
         if self.deep.size:
             deep = self.truth.deep_excitation(image)
             a = a.index_copy(1, torch.as_tensor(self.deep, device=a.device), deep)
+        if self.irregular_weight.shape[1]:
+            q = (x @ self.irregular_filters.T).clamp_min(0).reshape(*a.shape, -1)
+            pooled = (q.pow(2) * self.irregular_weight).sum(-1).clamp_min(1e-12).sqrt()
+            a = (1 - self.irregular_share) * a + self.irregular_share * pooled
         mean = x @ self.pools.T
         contrast = ((x**2) @ self.pools.T - mean**2).clamp_min(1e-12).sqrt()
         denominator = 1.0 + self.normalization * contrast

@@ -1,5 +1,5 @@
-"""The later kinds of neuron: subunit cells, deep cells (a fixed random network's features) and
-orientation-tuned surround suppression; each checked against a per-neuron computation written
+"""The later kinds of neuron: subunit cells, deep cells (a fixed random network's features),
+orientation-tuned surround suppression and irregular subunits; each checked against a per-neuron computation written
 out with SciPy, and the ground truth as a PyTorch model against the NumPy one."""
 
 import dataclasses
@@ -12,7 +12,8 @@ import torch
 from scipy import ndimage, signal
 
 from fens.simulate import PRESETS, GroundTruth, SimulationConfig, gabor_bank, simulate
-from fens.simulate.neurons import SURROUND_RADIUS, draw_population, gabor
+from fens.simulate.filters import irregular_filters
+from fens.simulate.neurons import SURROUND_RADIUS, draw_population, gabor, replaced
 from fens.simulate.random_network import READOUT_POOLING, gaussian_kernel
 from fens.simulate.true_model import TrueModel
 
@@ -41,6 +42,7 @@ KINDS = dataclasses.replace(
     deep_scatter=1.5,
     surround_fraction=0.5,
     complex_linearity_max=0.6,
+    irregular_share_max=0.5,
 )
 
 
@@ -76,8 +78,17 @@ def network_features(truth: GroundTruth, image: np.ndarray) -> np.ndarray:
 
 
 def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
-    """Neuron ``n``'s drive before normalisation, from its parameters."""
+    """Neuron ``n``'s drive before normalisation, from its parameters: its own kind's, mixed
+    with its irregular subunits'."""
     x = image.astype(np.float64).reshape(36, 64) / 255.0 - 0.5
+    q = np.maximum((truth.irregular_filters[n].astype(np.float64) * x).sum(axis=(1, 2)), 0.0)
+    irregular = np.sqrt((truth.irregular_weight[n] * q**2).sum())
+    share = truth.irregular_share[n]
+    return (1 - share) * own_excitation(truth, n, x) + share * irregular
+
+
+def own_excitation(truth: GroundTruth, n: int, x: np.ndarray) -> float:
+    """Neuron ``n``'s drive from its own kind, for an image ``(36, 64)`` scaled to -0.5..0.5."""
     if truth.cell_type[n] == "subunit":
         k = truth.subunit_weight.shape[1]
         filters = gabor(
@@ -91,7 +102,7 @@ def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
         outputs = np.maximum((filters * x).sum(axis=(1, 2)), 0.0)
         return float(np.sqrt((truth.subunit_weight[n] * outputs**2).sum()))
     if truth.cell_type[n] == "deep":
-        phi = network_features(truth, image)
+        phi = network_features(truth, (x + 0.5) * 255.0)
         pair = np.zeros(2)
         for (cx, cy), w in zip(
             truth.deep_center[n], truth.deep_weight[n].transpose(1, 0, 2), strict=True
@@ -163,6 +174,38 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     assert 0 <= linearity.min() and linearity.max() <= 0.6 and linearity.std() > 0.1
     assert (truth.linearity[truth.cell_type == "simple"] == 1).all()
     assert "subunit=" in repr(truth) and "deep=" in repr(truth) and "surround=" in repr(truth)
+    share = truth.irregular_share
+    assert 0 <= share.min() and share.max() <= 0.5 and share.std() > 0.1
+    filters = truth.irregular_filters.astype(np.float64)  # (N, 2, 36, 64)
+    assert filters.shape == (n, KINDS.irregular_subunits, 36, 64)
+    np.testing.assert_allclose(filters.sum(axis=(2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(filters, axis=(2, 3)), 1.0, rtol=1e-5)
+    assert (truth.irregular_weight > 0).all()
+
+
+def test_irregular_subunits_are_band_pass_textures_without_orientation():
+    """Their power lies around the neuron's spatial frequency, equally at every orientation,
+    under an envelope of the neuron's size around its centre."""
+    count, frequency, size = 400, 0.1, 6.0
+    filters = irregular_filters(
+        np.random.default_rng(0),
+        np.tile([31.5, 17.5], (count, 1)),
+        np.full(count, size),
+        np.full(count, frequency),
+    )
+    power = (np.abs(np.fft.fft2(filters, s=(128, 128))) ** 2).mean(axis=0)
+    fy, fx = np.meshgrid(np.fft.fftfreq(128), np.fft.fftfreq(128), indexing="ij")
+    radius = np.hypot(fx, fy)
+    rings = [power[(radius >= r) & (radius < r + 0.02)].mean() for r in np.arange(0, 0.4, 0.02)]
+    assert 0.06 <= 0.02 * np.argmax(rings) + 0.01 <= 0.14
+    band = (radius > 0.06) & (radius < 0.14)
+    horizontal = power[band & (np.abs(fy) < np.abs(fx) / 2)].mean()
+    vertical = power[band & (np.abs(fx) < np.abs(fy) / 2)].mean()
+    assert 0.8 < horizontal / vertical < 1.25
+    rows, cols = np.mgrid[0:36, 0:64]
+    energy = (filters**2).mean(axis=0)
+    spread = np.sqrt((energy * ((cols - 31.5) ** 2 + (rows - 17.5) ** 2)).sum() / energy.sum())
+    assert 0.8 * size < spread < 1.25 * size  # a squared Gaussian envelope's radial rms is its sd
 
 
 def test_mean_response_equals_a_per_neuron_computation(truth, images):
@@ -188,6 +231,12 @@ def test_the_means_drawn_with_the_population_are_the_ground_truths(images):
     assert mean.shape == (len(images), KINDS.n_neurons)
     np.testing.assert_array_equal(mean, truth.mean_response(images))
     assert (mean > truth.baseline.astype(np.float32) - 1e-6).all()
+    # The irregular subunits are scaled to the mean of the neuron's own drive over the images.
+    x = images[:, 0].reshape(len(images), -1).astype(np.float32) / 255.0 - 0.5
+    own = replaced(truth, irregular_share=np.zeros(KINDS.n_neurons)).excitation(x)
+    np.testing.assert_allclose(
+        truth.irregular_excitation(x).mean(axis=0), own.mean(axis=0), rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -266,6 +315,7 @@ def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds
     legacy = GroundTruth.load(tmp_path / "old")
     assert legacy.network is None and not legacy.surround_strength.any()
     assert legacy.subunit_weight.shape == (150, 0) and legacy.deep_weight.shape == (150, 2, 1, 0)
+    assert legacy.irregular_weight.shape == (150, 0) and not legacy.irregular_share.any()
 
 
 def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_dataset, tmp_path):
@@ -301,6 +351,8 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
+        ({"irregular_share_max": 1.5}, "irregular_share_max"),
+        ({"irregular_subunits": 0}, "irregular_subunits"),
     ],
 )
 def test_bad_kind_settings_are_named(setting, message):
