@@ -13,12 +13,15 @@ Each neuron is one of four kinds:
   mouse V1 responses that classic models miss (Walker et al. 2019; Cadena et al. 2019);
 
 each optionally taking a share of its drive from **irregular subunits**: random band-pass
-textures of its own, with no orientation or carrier, standing for the non-Gabor structure of
-mouse V1 neurons' most exciting inputs (Walker et al. 2019) and for the many subunits that
-spike-triggered covariance finds beyond the one or two of the classic models (Rust et al.
-2005). No model shared by the population holds them, so that this part of each neuron's
-repeatable response is left to be learnt neuron by neuron from a few thousand images; and each
-optionally **divisively normalised** by the local contrast energy in a Gaussian pool around
+textures of its own, with no orientation or carrier, full-wave rectified, half of them
+excitatory and half suppressive, as spike-triggered covariance finds V1 neurons to pool
+several excitatory and suppressive subunits beyond the one or two of the classic models (Rust
+et al. 2005), and standing for the non-Gabor structure of mouse V1 neurons' most exciting inputs
+(Walker et al. 2019). Being even functions of the image, they have no linear part, and an
+excitatory and a suppressive one of the same band cancel in their mean energy; no model shared
+by the population holds them, so that this part of each neuron's repeatable response is left
+to be learnt neuron by neuron from a few thousand images; and each optionally **divisively
+normalised** by the local contrast energy in a Gaussian pool around
 its receptive field (Heeger 1992; Carandini & Heeger 2012) and by **orientation-tuned surround
 suppression**, the energy at its own orientation and spatial frequency around its receptive
 field (Cavanaugh, Bair & Movshon 2002; in mouse V1 Self et al. 2014), followed by a power-law
@@ -80,7 +83,7 @@ class GroundTruth:
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
         a = |sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]|   (deep cell)
         a <- (1 - irregular_share[n]) * a
-             + irregular_share[n] * sqrt(sum_j irregular_weight[n, j] * max(<q_nj, x>, 0)**2)
+             + irregular_share[n] * sum_j irregular_weight[n, j] * |<q_nj, x>|
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
                                + surround_strength[n] * e / surround_reference[n])
         mean = gain[n] * drive ** exponent[n] + baseline[n]
@@ -135,8 +138,9 @@ class GroundTruth:
         irregular_share: ``(N,)`` share of the drive from the irregular subunits (0: none).
         irregular_filters: ``(N, J, 36, 64)`` float32 irregular subunits (zero mean, unit
             norm; J = 0 without them).
-        irregular_weight: ``(N, J)`` non-negative: Dirichlet weights, scaled so that the
-            irregular drive's mean over the stimuli the population was drawn for equals the
+        irregular_weight: ``(N, J)`` Dirichlet weights, positive for the excitatory subunits
+            (even j) and negative for the suppressive ones (odd j), scaled so that the
+            irregular drive's sd over the stimuli the population was drawn for equals the
             neuron's own drive's.
         network: the :class:`~fens.simulate.random_network.RandomNetwork`, or None.
     """
@@ -248,13 +252,13 @@ class GroundTruth:
         return without_subnormals(self.irregular_filters.reshape(-1, self.filter_matrix.shape[1]))
 
     def irregular_excitation(self, x: np.ndarray) -> np.ndarray:
-        """``(B, N)`` the irregular subunits' pooled drive, for images ``(B, P)`` scaled to
+        """``(B, N)`` the irregular subunits' weighted sum, for images ``(B, P)`` scaled to
         -0.5..0.5 (zero without them)."""
         j = self.irregular_weight.shape[1]
         if j == 0:
             return np.zeros((len(x), self.n_neurons), np.float32)
-        q = np.maximum(x @ self.irregular_matrix.T, 0.0).reshape(len(x), self.n_neurons, j)
-        return np.sqrt((q**2 * self.irregular_weight.astype(np.float32)).sum(axis=-1))
+        q = np.abs(x @ self.irregular_matrix.T).reshape(len(x), self.n_neurons, j)
+        return (q * self.irregular_weight.astype(np.float32)).sum(axis=-1)
 
     @cached_property
     def surround_points(self) -> np.ndarray:
@@ -625,13 +629,14 @@ def add_irregular_subunits(
 
     The subunits are :func:`~fens.simulate.filters.irregular_filters` at the neuron's centre,
     spatial frequency and envelope size (the geometric mean of its widths across and along the
-    bars); their Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights are scaled so that over the
-    images ``x`` ``(B, 36 * 64)`` (scaled to -0.5..0.5) their pooled drive has the mean of the
-    neuron's own drive.
+    bars); their Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights, positive for the even
+    subunits and negative for the odd ones, are scaled so that over the images ``x``
+    ``(B, 36 * 64)`` (scaled to -0.5..0.5) their sum has the sd of the neuron's own drive.
     """
     n, j = truth.n_neurons, config.irregular_subunits
     share = rng.uniform(0.0, config.irregular_share_max, size=n)
-    weight = rng.dirichlet(np.full(j, SUBUNIT_CONCENTRATION), size=n)
+    sign = np.where(np.arange(j) % 2 == 0, 1.0, -1.0)  # excitatory, suppressive, ...
+    weight = rng.dirichlet(np.full(j, SUBUNIT_CONCENTRATION), size=n) * sign
     repeat = np.repeat  # each neuron's parameters, once per subunit
     filters = irregular_filters(
         rng,
@@ -645,12 +650,10 @@ def add_irregular_subunits(
         irregular_filters=filters.reshape(n, j, *truth.filters.shape[2:]).astype(np.float32),
         irregular_weight=weight,
     )
-    own = truth.excitation(x).mean(axis=0, dtype=np.float64)
-    irregular = with_filters.irregular_excitation(x).mean(axis=0, dtype=np.float64)
-    scale = own / np.maximum(irregular, 1e-12)  # the pooled drive scales with sqrt(weight)
-    return replaced(
-        with_filters, irregular_share=share, irregular_weight=weight * scale[:, None] ** 2
-    )
+    own = truth.excitation(x).std(axis=0, dtype=np.float64)
+    irregular = with_filters.irregular_excitation(x).std(axis=0, dtype=np.float64)
+    scale = own / np.maximum(irregular, 1e-12)
+    return replaced(with_filters, irregular_share=share, irregular_weight=weight * scale[:, None])
 
 
 def replaced(truth: GroundTruth, **changes: Any) -> GroundTruth:

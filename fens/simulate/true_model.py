@@ -67,9 +67,9 @@ class TrueModel(nn.Module):
             deep = self.truth.deep_excitation(image)
             a = a.index_copy(1, torch.as_tensor(self.deep, device=a.device), deep)
         if self.irregular_weight.shape[1]:
-            q = (x @ self.irregular_filters.T).clamp_min(0).reshape(*a.shape, -1)
-            pooled = (q.pow(2) * self.irregular_weight).sum(-1).clamp_min(1e-12).sqrt()
-            a = (1 - self.irregular_share) * a + self.irregular_share * pooled
+            q = (x @ self.irregular_filters.T).abs().reshape(*a.shape, -1)
+            irregular = (q * self.irregular_weight).sum(-1)
+            a = (1 - self.irregular_share) * a + self.irregular_share * irregular
         mean = x @ self.pools.T
         contrast = ((x**2) @ self.pools.T - mean**2).clamp_min(1e-12).sqrt()
         denominator = 1.0 + self.normalization * contrast

@@ -81,8 +81,8 @@ def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
     """Neuron ``n``'s drive before normalisation, from its parameters: its own kind's, mixed
     with its irregular subunits'."""
     x = image.astype(np.float64).reshape(36, 64) / 255.0 - 0.5
-    q = np.maximum((truth.irregular_filters[n].astype(np.float64) * x).sum(axis=(1, 2)), 0.0)
-    irregular = np.sqrt((truth.irregular_weight[n] * q**2).sum())
+    q = np.abs((truth.irregular_filters[n].astype(np.float64) * x).sum(axis=(1, 2)))
+    irregular = (truth.irregular_weight[n] * q).sum()
     share = truth.irregular_share[n]
     return (1 - share) * own_excitation(truth, n, x) + share * irregular
 
@@ -157,7 +157,7 @@ def reference_response(truth: GroundTruth, n: int, image: np.ndarray) -> float:
     if truth.surround_strength[n] > 0:
         e = surround_energy(truth, n, image)
         denominator += truth.surround_strength[n] * e / truth.surround_reference[n]
-    drive = excitation(truth, n, image) / denominator
+    drive = max(excitation(truth, n, image), 0.0) / denominator
     return truth.gain[n] * drive ** truth.exponent[n] + truth.baseline[n]
 
 
@@ -180,7 +180,9 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     assert filters.shape == (n, KINDS.irregular_subunits, 36, 64)
     np.testing.assert_allclose(filters.sum(axis=(2, 3)), 0.0, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(filters, axis=(2, 3)), 1.0, rtol=1e-5)
-    assert (truth.irregular_weight > 0).all()
+    assert (truth.irregular_weight[:, 0::2] > 0).all() and (
+        truth.irregular_weight[:, 1::2] < 0
+    ).all()
 
 
 def test_irregular_subunits_are_band_pass_textures_without_orientation():
@@ -231,11 +233,11 @@ def test_the_means_drawn_with_the_population_are_the_ground_truths(images):
     assert mean.shape == (len(images), KINDS.n_neurons)
     np.testing.assert_array_equal(mean, truth.mean_response(images))
     assert (mean > truth.baseline.astype(np.float32) - 1e-6).all()
-    # The irregular subunits are scaled to the mean of the neuron's own drive over the images.
+    # The irregular subunits are scaled to the sd of the neuron's own drive over the images.
     x = images[:, 0].reshape(len(images), -1).astype(np.float32) / 255.0 - 0.5
     own = replaced(truth, irregular_share=np.zeros(KINDS.n_neurons)).excitation(x)
     np.testing.assert_allclose(
-        truth.irregular_excitation(x).mean(axis=0), own.mean(axis=0), rtol=1e-4
+        truth.irregular_excitation(x).std(axis=0), own.std(axis=0), rtol=1e-4
     )
 
 
