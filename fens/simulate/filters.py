@@ -86,10 +86,7 @@ def irregular_filters(
     band = np.exp(-(log_ratio**2) / (2 * bandwidth**2))  # (N, H, W // 2 + 1)
     noise = rng.normal(size=band.shape) + 1j * rng.normal(size=band.shape)
     texture = np.fft.irfft2(band * noise, s=shape)  # (N, H, W)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    d2 = (x[None] - center[:, 0, None, None]) ** 2 + (y[None] - center[:, 1, None, None]) ** 2
-    envelope = np.exp(-d2 / (2 * size[:, None, None] ** 2))
-    return windowed(texture, envelope)
+    return windowed(texture, gaussian_pools(center, size, shape))  # windowed ignores its scale
 
 
 def windowed(pattern: np.ndarray, envelope: np.ndarray) -> np.ndarray:

@@ -93,10 +93,10 @@ class GroundTruth:
     and envelope, at ``subunit_center`` and ``subunit_orientation``), ``q_nj`` the irregular
     subunits (``irregular_filters``: band-pass noise at the neuron's spatial frequency under a
     circular envelope of its size, :func:`~fens.simulate.filters.irregular_filters`), ``phi``
-    the features of the random ``network`` and ``e`` the surround energy: the mean energy of the neuron's Gabor
-    pair's orientation and spatial frequency in a Gabor bank, read :data:`SURROUND_RADIUS`
-    envelope sds away, on its flanks and its ends (:meth:`surround_energy`). Simple
-    cells use only the even filter (``filters[n, 0]``); the second is its quadrature partner
+    the features of the random ``network`` and ``e`` the surround energy: the mean energy of the
+    neuron's Gabor pair's orientation and spatial frequency in a Gabor bank, read
+    :data:`SURROUND_RADIUS` envelope sds away, on its flanks and its ends
+    (:meth:`surround_energy`). Simple cells use only the even filter (``filters[n, 0]``); the second is its quadrature partner
     (phase + pi/2). Subunit and deep cells keep a Gabor pair too, the one their surround is made
     of; it is not their receptive field.
 

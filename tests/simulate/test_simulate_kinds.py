@@ -1,6 +1,7 @@
 """The later kinds of neuron: subunit cells, deep cells (a fixed random network's features),
-orientation-tuned surround suppression and irregular subunits; each checked against a per-neuron computation written
-out with SciPy, and the ground truth as a PyTorch model against the NumPy one."""
+orientation-tuned surround suppression and irregular subunits; each checked against a
+per-neuron computation written out with SciPy, and the ground truth as a PyTorch model against
+the NumPy one."""
 
 import dataclasses
 import hashlib
