@@ -42,6 +42,8 @@ class SimulationConfig:
     deep_channels: int = 16  # channels of that network's last layer, which deep cells read
     deep_points: int = 1  # points of its receptive field where a deep cell reads the network
     deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
+    deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
+    # readout (the network's analogue of simple-cell drive, see GroundTruth)
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
     surround_strength_range: tuple[float, float] = (0.5, 2.0)  # log-uniform, see GroundTruth
     irregular_share_max: float = 0.0  # every neuron's drive takes a share U(0, this) from
@@ -82,6 +84,7 @@ class SimulationConfig:
             "weak_gain",
             "subunit_fraction",
             "deep_fraction",
+            "deep_linearity_max",
             "surround_fraction",
             "irregular_share_max",
         ):
@@ -139,13 +142,14 @@ class SimulationConfig:
     @property
     def has_later_kinds(self) -> bool:
         """Whether the population has subunit or deep cells, surround suppression, complex
-        cells with a linear share or irregular subunits."""
+        or deep cells with a linear share or irregular subunits."""
         return (
             max(
                 self.subunit_fraction,
                 self.deep_fraction,
                 self.surround_fraction,
                 self.complex_linearity_max,
+                self.deep_linearity_max,
                 self.irregular_share_max,
             )
             > 0

@@ -81,7 +81,8 @@ class GroundTruth:
         a = (1 - linearity[n]) * sqrt(<filters[n, 0], x>**2 + <filters[n, 1], x>**2)
             + linearity[n] * max(<filters[n, 0], x>, 0)          (complex cell)
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
-        a = |sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]|   (deep cell)
+        a = (1 - linearity[n]) * |r| + linearity[n] * max(r[0], 0)         (deep cell)
+            with r = sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]
         a <- (1 - irregular_share[n]) * a
              + irregular_share[n] * sum_j irregular_weight[n, j] * |<q_nj, x>|
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
@@ -122,7 +123,8 @@ class GroundTruth:
             ``cell_motor_coordinates``) to the receptive-field centre before scatter:
             ``center ~ retinotopy[:, :2] @ (x, y) + retinotopy[:, 2]``.
         linearity: ``(N,)`` a complex cell's share of simple-cell drive (0: the pure energy
-            model); 1 for simple cells, 0 for subunit and deep cells.
+            model), a deep cell's share of its first readout, rectified (0: the energy of
+            both); 1 for simple cells, 0 for subunit cells.
         surround_strength: ``(N,)`` 0 for neurons without surround suppression.
         surround_reference: ``(N,)`` mean surround energy over the stimuli the population was
             drawn for (so a strength of 1 halves the drive at a typical surround).
@@ -295,7 +297,9 @@ class GroundTruth:
         phi = phi.reshape(len(x), *points.shape[:2], -1)  # (B, D, K, C)
         w = torch.as_tensor(self.deep_weight[deep], dtype=x.dtype, device=x.device)  # (D,2,K,C)
         pair = torch.einsum("bdkc,dykc->bdy", phi, w)  # (B, D, 2)
-        return pair.pow(2).sum(-1).clamp_min(1e-12).sqrt()
+        energy = pair.pow(2).sum(-1).clamp_min(1e-12).sqrt()
+        share = torch.as_tensor(self.linearity[deep], dtype=x.dtype, device=x.device)  # (D,)
+        return share * pair[..., 0].clamp_min(0) + (1 - share) * energy
 
     def excitation(self, x: np.ndarray) -> np.ndarray:
         """``(B, N)`` each neuron's drive ``a`` before normalisation, for images ``(B, P)``
@@ -556,7 +560,10 @@ def add_later_kinds(
     K > 1, K - 1 points scattered around it (sd ``deep_scatter`` envelope sds), so that its
     drive depends on how the network's features are arranged in its receptive field, not only
     on what they are at one point. A complex cell keeps a share of simple-cell drive,
-    uniform over 0..``complex_linearity_max``. Surround strengths are
+    uniform over 0..``complex_linearity_max``, and a deep cell a share of its first readout,
+    rectified, uniform over 0..``deep_linearity_max``: the network's simple cells, which
+    respond to one sign of a feature, as V1's simple cells do to one polarity of an edge
+    (Hubel & Wiesel 1962). Surround strengths are
     log-uniform over ``surround_strength_range``, relative to each neuron's mean surround energy
     over ``stimuli`` ``(B, 36, 64)`` (0..255).
     """
@@ -596,6 +603,9 @@ def add_later_kinds(
     if config.complex_linearity_max > 0:  # drawn last, as the deep cells' points
         share = rng.uniform(0.0, config.complex_linearity_max, size=n)
         linearity = np.where(cell_type == "complex", share, linearity)
+    if config.deep_linearity_max > 0:  # drawn only when asked: without it, what was drawn
+        share = rng.uniform(0.0, config.deep_linearity_max, size=n)
+        linearity = np.where(deep, share, linearity)
     with_kinds = replaced(
         truth,
         cell_type=cell_type,

@@ -43,6 +43,7 @@ KINDS = dataclasses.replace(
     deep_scatter=1.5,
     surround_fraction=0.5,
     complex_linearity_max=0.6,
+    deep_linearity_max=0.8,
     irregular_share_max=0.5,
 )
 
@@ -115,7 +116,8 @@ def own_excitation(truth: GroundTruth, n: int, x: np.ndarray) -> float:
                 mode="grid-constant",
             )
             pair += w @ at
-        return float(np.linalg.norm(pair))
+        share = truth.linearity[n]
+        return float(share * max(pair[0], 0.0) + (1 - share) * np.linalg.norm(pair))
     even, odd = (truth.filters[n].astype(np.float64) * x).sum(axis=(1, 2))
     share = truth.linearity[n]  # 1 for a simple cell
     return float(share * max(even, 0.0) + (1 - share) * np.hypot(even, odd))
@@ -174,6 +176,10 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     linearity = truth.linearity[truth.cell_type == "complex"]
     assert 0 <= linearity.min() and linearity.max() <= 0.6 and linearity.std() > 0.1
     assert (truth.linearity[truth.cell_type == "simple"] == 1).all()
+    deep_linearity = truth.linearity[truth.cell_type == "deep"]
+    assert 0 <= deep_linearity.min() and deep_linearity.max() <= 0.8
+    assert deep_linearity.std() > 0.1
+    assert (truth.linearity[truth.cell_type == "subunit"] == 0).all()
     assert "subunit=" in repr(truth) and "deep=" in repr(truth) and "surround=" in repr(truth)
     share = truth.irregular_share
     assert 0 <= share.min() and share.max() <= 0.5 and share.std() > 0.1
@@ -351,6 +357,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"deep_channels": 0}, "deep_channels"),
         ({"deep_points": 0}, "deep_points"),
         ({"complex_linearity_max": 1.5}, "complex_linearity_max"),
+        ({"deep_linearity_max": -0.1}, "deep_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
