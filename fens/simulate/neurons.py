@@ -246,7 +246,7 @@ class GroundTruth:
             self.subunit_phase[ids].reshape(-1),
             self.filters.shape[2:],
         )
-        return without_subnormals(f.reshape(len(ids) * k, -1))
+        return without_subnormals(f.reshape(-1, self.filter_matrix.shape[1]))
 
     @cached_property
     def irregular_matrix(self) -> np.ndarray:

@@ -289,6 +289,13 @@ def test_the_true_model_is_the_ground_truth_with_gradients(truth, images):
     assert repr(model).startswith("TrueModel(GroundTruth(neurons=150,")
 
 
+def test_the_true_model_of_a_population_without_subunit_cells(tiny_dataset, images):
+    """The tiny preset has only simple and complex cells (no subunit filters to stack)."""
+    plain = GroundTruth.load(tiny_dataset)
+    out = TrueModel(plain)(torch.from_numpy(images.astype(np.float32)))
+    np.testing.assert_allclose(out.numpy(), plain.mean_response(images), rtol=1e-3, atol=1e-5)
+
+
 def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds(
     kinds, truth, tmp_path
 ):
