@@ -14,7 +14,9 @@ analyses of this package can be scored:
 - **subunit and deep cells** (:mod:`fens.simulate.neurons`) have no Gabor receptive field and
   no closed-form optimal stimulus: their MEI is compared with the MEI of the ground truth
   itself (:class:`fens.simulate.true_model.TrueModel`, the same constraints and start), and
-  their preferred orientation with the true neuron's, from its own tuning curve.
+  their preferred orientation with the true neuron's, from its own tuning curve. So are
+  simple and complex cells with a share of irregular subunits (``irregular_share > 0``):
+  those private textures move the optimal stimulus away from the Gabor.
 """
 
 from __future__ import annotations
@@ -249,7 +251,7 @@ def compare_to_truth(
     osi = orientation_selectivity_index(np.maximum(evoked, 1e-12), curves.orientations)
     true_orientation = truth.orientation[ids].copy()
     mei_correlation = similarity_to_truth(meis, truth, ids)
-    later = ~np.isin(truth.cell_type[ids], GABOR_TYPES)
+    later = ~np.isin(truth.cell_type[ids], GABOR_TYPES) | (truth.irregular_share[ids] > 0)
     if later.any():
         true_model = TrueModel(truth)
         _, true_meis = generate_meis(true_model, neuron_indices=ids[later], **mei_options)

@@ -236,3 +236,25 @@ def test_subunit_and_deep_cells_are_scored_against_the_truths_own_mei_and_tuning
     assert summary["median_mei_correlation_deep"] == pytest.approx(1.0)
     assert np.isnan(summary["median_mei_correlation_simple"])
     assert len(plot_truth_comparison(table).axes) == 3
+
+
+def test_gabor_cells_with_irregular_subunits_are_scored_against_the_truths_own_mei(tmp_path):
+    """A simple or complex cell with a share of irregular subunits no longer has its Gabor as
+    optimal stimulus: its MEI and preferred orientation are the true model's, while its
+    gradient RF (at the mean image, where the rectified textures are flat) is still scored
+    against its Gabor."""
+    import dataclasses
+
+    from fens.simulate import PRESETS, simulate
+    from fens.simulate.true_model import TrueModel as SimulatedTruth
+
+    config = dataclasses.replace(PRESETS["tiny"], n_neurons=40, irregular_share_max=0.6)
+    truth = GroundTruth.load(simulate(tmp_path / "irregular", config, seed=3, progress=False))
+    ids = np.flatnonzero(truth.irregular_share > 0.3)[:4]
+    assert ids.size == 4 and np.isin(truth.cell_type[ids], ["simple", "complex"]).all()
+    options = dict(image_mean=IMAGE_MEAN, image_std=IMAGE_STD, mei_iterations=20, mei_lr=100.0)
+    options |= dict(orientations=8, spatial_frequencies=[0.06, 0.1], device="cpu", progress=False)
+    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **options)
+    np.testing.assert_allclose(table["mei_correlation"], 1.0, atol=1e-6)
+    np.testing.assert_allclose(table["orientation_error"], 0.0, atol=1e-9)
+    assert not np.isnan(table["grad_rf_correlation"]).any()
