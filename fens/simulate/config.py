@@ -40,6 +40,7 @@ class SimulationConfig:
     subunit_scatter: float = 1.0  # sd of the subunits' positions, in envelope sds
     deep_fraction: float = 0.0  # share of deep cells (a fixed random deep network's features)
     deep_channels: int = 16  # channels of that network's last layer, which deep cells read
+    deep_hidden_channels: tuple[int, int] = (8, 16)  # channels of its first two layers
     deep_points: int = 1  # points of its receptive field where a deep cell reads the network
     deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
     deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
@@ -96,6 +97,13 @@ class SimulationConfig:
             )
         check_int("n_subunits", self.n_subunits)
         check_int("deep_channels", self.deep_channels)
+        if len(self.deep_hidden_channels) != 2:
+            raise ValueError(
+                "deep_hidden_channels must be the channels of two layers, got "
+                f"{self.deep_hidden_channels!r}"
+            )
+        for channels in self.deep_hidden_channels:
+            check_int("deep_hidden_channels entries", channels)
         check_int("deep_points", self.deep_points)
         check_int("irregular_subunits", self.irregular_subunits)
         check_number(

@@ -582,7 +582,11 @@ def add_later_kinds(
         subunit[:, None], rng.dirichlet(np.full(k, SUBUNIT_CONCENTRATION), size=n), 0.0
     )
 
-    network = RandomNetwork.draw(rng, stimuli, config.deep_channels) if deep.any() else None
+    network = (
+        RandomNetwork.draw(rng, stimuli, config.deep_channels, config.deep_hidden_channels)
+        if deep.any()
+        else None
+    )
     c = network.offset.size if network is not None else 0
     k_deep = config.deep_points
     readout_scale = np.sqrt(max(c * k_deep, 1))  # readouts of sd 1 / sqrt(C K)

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-#: Channels of the first two layers (the last layer's are ``SimulationConfig.deep_channels``)
-#: and the three layers' kernel sizes (pixels).
+#: Default channels of the first two layers (``SimulationConfig.deep_hidden_channels``; the
+#: last layer's are ``SimulationConfig.deep_channels``) and the three layers' kernel sizes
+#: (pixels).
 CHANNELS = (8, 16)
 KERNELS = (7, 5, 5)
 #: sd (pixels) of the Gaussian smoothing of the first layer's random kernels: white-noise
@@ -84,14 +85,19 @@ class RandomNetwork:
 
     @classmethod
     def draw(
-        cls, rng: np.random.Generator, stimuli: np.ndarray, channels: int = 16
+        cls,
+        rng: np.random.Generator,
+        stimuli: np.ndarray,
+        channels: int = 16,
+        hidden_channels: tuple[int, int] = CHANNELS,
     ) -> RandomNetwork:
         """Draw the kernels (He-scaled Gaussian weights, the first layer's smoothed and
         zero-mean so that it ignores the mean luminance) and set each layer's scales to its
-        channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255; the last layer has ``channels``
-        channels (the dimension of the space deep cells read)."""
+        channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255; the first two layers have
+        ``hidden_channels`` channels, the last ``channels`` (the dimension of the space deep
+        cells read)."""
         weights, c_in = [], 1
-        for c_out, k in zip((*CHANNELS, channels), KERNELS, strict=True):
+        for c_out, k in zip((*hidden_channels, channels), KERNELS, strict=True):
             w = rng.normal(0.0, np.sqrt(2.0 / (c_in * k * k)), size=(c_out, c_in, k, k))
             if c_in == 1:
                 w = _smooth(w, FIRST_LAYER_SMOOTHING)

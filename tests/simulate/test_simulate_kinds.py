@@ -41,6 +41,7 @@ KINDS = dataclasses.replace(
     deep_fraction=0.3,
     deep_points=3,
     deep_scatter=1.5,
+    deep_hidden_channels=(6, 12),
     surround_fraction=0.5,
     complex_linearity_max=0.6,
     deep_linearity_max=0.8,
@@ -173,6 +174,8 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     np.testing.assert_allclose(truth.subunit_weight[subunit].sum(axis=1), 1.0)
     assert not truth.subunit_weight[~subunit].any()
     assert not truth.deep_weight[truth.cell_type != "deep"].any()
+    shapes = [w.shape[:2] for w in truth.network.weights]
+    assert shapes == [(6, 1), (12, 6), (KINDS.deep_channels, 12)]
     linearity = truth.linearity[truth.cell_type == "complex"]
     assert 0 <= linearity.min() and linearity.max() <= 0.6 and linearity.std() > 0.1
     assert (truth.linearity[truth.cell_type == "simple"] == 1).all()
@@ -363,6 +366,8 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"n_subunits": 0}, "n_subunits"),
         ({"deep_channels": 0}, "deep_channels"),
         ({"deep_points": 0}, "deep_points"),
+        ({"deep_hidden_channels": (8,)}, r"deep_hidden_channels must be the channels of two"),
+        ({"deep_hidden_channels": (8, 0)}, "deep_hidden_channels entries"),
         ({"complex_linearity_max": 1.5}, "complex_linearity_max"),
         ({"deep_linearity_max": -0.1}, "deep_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
