@@ -136,7 +136,7 @@ class GroundTruth:
             network: its centre first, then (K > 1) points scattered around it.
         deep_weight: ``(N, 2, K, C)`` two readouts of the network's C channels at those
             points, whose energy drives a deep cell, as a quadrature pair drives a complex cell
-            (0 for other kinds).
+            (the first one rectified, for its ``linearity`` share; 0 for other kinds).
         irregular_share: ``(N,)`` share of the drive from the irregular subunits (0: none).
         irregular_filters: ``(N, J, 36, 64)`` float32 irregular subunits (zero mean, unit
             norm; J = 0 without them).
@@ -607,7 +607,7 @@ def add_later_kinds(
     if config.complex_linearity_max > 0:  # drawn last, as the deep cells' points
         share = rng.uniform(0.0, config.complex_linearity_max, size=n)
         linearity = np.where(cell_type == "complex", share, linearity)
-    if config.deep_linearity_max > 0:  # drawn only when asked: without it, what was drawn
+    if config.deep_linearity_max > 0:  # drawn only when asked: without it, the same draws
         share = rng.uniform(0.0, config.deep_linearity_max, size=n)
         linearity = np.where(deep, share, linearity)
     with_kinds = replaced(
