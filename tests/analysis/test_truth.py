@@ -207,6 +207,19 @@ def test_compare_to_truth_refuses_bad_arguments_naming_them(truth, options, mess
         summarize_truth_comparison({}, within_deg=-1)
 
 
+#: compare_to_truth settings short enough for a test, shared by the true-model checks below.
+SHORT_RUN = dict(
+    image_mean=IMAGE_MEAN,
+    image_std=IMAGE_STD,
+    mei_iterations=20,
+    mei_lr=100.0,
+    orientations=8,
+    spatial_frequencies=[0.06, 0.1],
+    device="cpu",
+    progress=False,
+)
+
+
 def test_subunit_and_deep_cells_are_scored_against_the_truths_own_mei_and_tuning(tmp_path):
     """Neurons without a Gabor receptive field: the true model itself, given as the model,
     finds the MEIs and preferred orientations the truth has (the same start and steps), and
@@ -224,9 +237,7 @@ def test_subunit_and_deep_cells_are_scored_against_the_truths_own_mei_and_tuning
     ids = np.concatenate(
         [np.flatnonzero(truth.cell_type == kind)[:2] for kind in ("subunit", "deep", "complex")]
     )
-    options = dict(image_mean=IMAGE_MEAN, image_std=IMAGE_STD, mei_iterations=20, mei_lr=100.0)
-    options |= dict(orientations=8, spatial_frequencies=[0.06, 0.1], device="cpu", progress=False)
-    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **options)
+    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **SHORT_RUN)
     later = np.isin(table["cell_type"], ["subunit", "deep"])
     np.testing.assert_allclose(table["mei_correlation"][later], 1.0, atol=1e-6)
     np.testing.assert_allclose(table["orientation_error"][later], 0.0, atol=1e-9)
@@ -252,9 +263,7 @@ def test_gabor_cells_with_irregular_subunits_are_scored_against_the_truths_own_m
     truth = GroundTruth.load(simulate(tmp_path / "irregular", config, seed=3, progress=False))
     ids = np.flatnonzero(truth.irregular_share > 0.3)[:4]
     assert ids.size == 4 and np.isin(truth.cell_type[ids], ["simple", "complex"]).all()
-    options = dict(image_mean=IMAGE_MEAN, image_std=IMAGE_STD, mei_iterations=20, mei_lr=100.0)
-    options |= dict(orientations=8, spatial_frequencies=[0.06, 0.1], device="cpu", progress=False)
-    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **options)
+    table = compare_to_truth(SimulatedTruth(truth), truth=truth, neuron_indices=ids, **SHORT_RUN)
     np.testing.assert_allclose(table["mei_correlation"], 1.0, atol=1e-6)
     np.testing.assert_allclose(table["orientation_error"], 0.0, atol=1e-9)
     assert not np.isnan(table["grad_rf_correlation"]).any()
