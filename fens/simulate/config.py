@@ -43,6 +43,8 @@ class SimulationConfig:
     deep_hidden_channels: tuple[int, int] = (8, 16)  # channels of its first two layers
     deep_points: int = 1  # points of its receptive field where a deep cell reads the network
     deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
+    deep_pooling: float = 1.5  # sd (pixels) of the blur of the network's features before a
+    # deep cell reads them (0: none; less blur, more independent features, see RandomNetwork)
     deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
     # readout (the network's analogue of simple-cell drive, see GroundTruth)
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
@@ -125,6 +127,7 @@ class SimulationConfig:
             "subunit_orientation_sd",
             "subunit_scatter",
             "deep_scatter",
+            "deep_pooling",
             "private_gain_sd",
             "shared_gain_sd",
         ):

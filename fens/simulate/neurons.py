@@ -583,7 +583,9 @@ def add_later_kinds(
     )
 
     network = (
-        RandomNetwork.draw(rng, stimuli, config.deep_channels, config.deep_hidden_channels)
+        RandomNetwork.draw(
+            rng, stimuli, config.deep_channels, config.deep_hidden_channels, config.deep_pooling
+        )
         if deep.any()
         else None
     )

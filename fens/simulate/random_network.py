@@ -31,7 +31,9 @@ KERNELS = (7, 5, 5)
 #: sd (pixels) of the Gaussian smoothing of the first layer's random kernels: white-noise
 #: kernels would respond mostly to single-pixel noise, smoothed ones to image structure.
 FIRST_LAYER_SMOOTHING = 1.5
-#: sd (pixels) of the spatial pooling of the last layer's features before the readout.
+#: Default sd (pixels) of the spatial pooling of the last layer's features before the readout
+#: (``SimulationConfig.deep_pooling``), and the pooling of data sets written before it was a
+#: setting.
 READOUT_POOLING = 1.5
 
 
@@ -70,18 +72,26 @@ def _smooth(kernels: np.ndarray, sigma: float) -> np.ndarray:
 class RandomNetwork:
     """The fixed random network: three ``conv -> ReLU`` layers (zero padding, stride 1),
     each layer's output divided by ``scales`` (its channels' sd over the stimuli it was drawn
-    for), then a Gaussian blur of sd :data:`READOUT_POOLING`.
+    for), then a Gaussian blur of sd ``pooling``.
+
+    The blur sets how many independent features a readout sees: averaging rectified outputs
+    over a neighbourhood leaves mostly their local energy, which all channels share. Over
+    natural patches, 16 channels blurred by 1.5 pixels have a participation ratio (the
+    effective number of dimensions of their covariance) of about 4; unblurred, about 9
+    (``bench/README.md``, "Deep cells' pooling").
 
     Attributes:
         weights: three float32 kernels ``(C_out, C_in, k, k)``.
         scales: three float32 ``(C_out,)`` divisors.
         offset: float32 ``(C,)`` mean of each blurred last-layer channel over those stimuli,
             subtracted, so that a readout responds to the image rather than to a constant.
+        pooling: sd (pixels) of the blur; 0 for none.
     """
 
     weights: tuple[np.ndarray, ...]
     scales: tuple[np.ndarray, ...]
     offset: np.ndarray
+    pooling: float = READOUT_POOLING
 
     @classmethod
     def draw(
@@ -90,12 +100,13 @@ class RandomNetwork:
         stimuli: np.ndarray,
         channels: int = 16,
         hidden_channels: tuple[int, int] = CHANNELS,
+        pooling: float = READOUT_POOLING,
     ) -> RandomNetwork:
         """Draw the kernels (He-scaled Gaussian weights, the first layer's smoothed and
         zero-mean so that it ignores the mean luminance) and set each layer's scales to its
         channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255; the first two layers have
         ``hidden_channels`` channels, the last ``channels`` (the dimension of the space deep
-        cells read)."""
+        cells read); ``pooling`` is the blur's sd (pixels)."""
         weights, c_in = [], 1
         for c_out, k in zip((*hidden_channels, channels), KERNELS, strict=True):
             w = rng.normal(0.0, np.sqrt(2.0 / (c_in * k * k)), size=(c_out, c_in, k, k))
@@ -104,7 +115,7 @@ class RandomNetwork:
                 w -= w.mean(axis=(1, 2, 3), keepdims=True)
             weights.append(w.astype(np.float32))
             c_in = c_out
-        network = cls(tuple(weights), (), np.zeros(channels, np.float32))
+        network = cls(tuple(weights), (), np.zeros(channels, np.float32), pooling)
         x = torch.from_numpy(scaled(stimuli[:1000]))
         scales = []
         with torch.no_grad():
@@ -113,8 +124,8 @@ class RandomNetwork:
                 sd = x.std(dim=(0, 2, 3)).clamp_min(1e-6)
                 scales.append(sd.numpy().astype(np.float32))
                 x = x / sd[None, :, None, None]
-            offset = blur(x).mean(dim=(0, 2, 3)).numpy().astype(np.float32)
-        return cls(tuple(weights), tuple(scales), offset)
+            offset = blur(x, pooling).mean(dim=(0, 2, 3)).numpy().astype(np.float32)
+        return cls(tuple(weights), tuple(scales), offset, pooling)
 
     def layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """``relu(conv(x))`` of layer ``index``, before its scale."""
@@ -126,24 +137,29 @@ class RandomNetwork:
         ``(B, 1, H, W)`` scaled to -0.5..0.5."""
         for index, scale in enumerate(self.scales):
             x = self.layer(x, index) / _channels(scale, x)
-        return blur(x) - _channels(self.offset, x)
+        return blur(x, self.pooling) - _channels(self.offset, x)
 
     def save(self, folder: Path) -> None:
-        """Write the arrays as ``folder/{weights,scales}_{layer}.npy`` and ``offset.npy``."""
+        """Write the arrays as ``folder/{weights,scales}_{layer}.npy``, ``offset.npy`` and
+        ``pooling.npy``."""
         folder.mkdir(parents=True, exist_ok=True)
         for index, (w, scale) in enumerate(zip(self.weights, self.scales, strict=True)):
             np.save(folder / f"weights_{index}.npy", w)
             np.save(folder / f"scales_{index}.npy", scale)
         np.save(folder / "offset.npy", self.offset)
+        np.save(folder / "pooling.npy", np.float64(self.pooling))
 
     @classmethod
     def load(cls, folder: Path) -> RandomNetwork:
-        """Inverse of :meth:`save`."""
+        """Inverse of :meth:`save`; a network written without ``pooling.npy`` (before the
+        pooling was a setting) pools by :data:`READOUT_POOLING`."""
         layers = range(len(KERNELS))
+        pooling = folder / "pooling.npy"
         return cls(
             tuple(np.load(folder / f"weights_{i}.npy") for i in layers),
             tuple(np.load(folder / f"scales_{i}.npy") for i in layers),
             np.load(folder / "offset.npy"),
+            float(np.load(pooling)) if pooling.exists() else READOUT_POOLING,
         )
 
 
@@ -152,13 +168,15 @@ def _channels(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(values, dtype=like.dtype, device=like.device)[None, :, None, None]
 
 
-def blur(x: torch.Tensor) -> torch.Tensor:
-    """Each channel of ``(B, C, H, W)`` blurred by a Gaussian of sd :data:`READOUT_POOLING`
-    (zero padded, same size). The Gaussian is separable: one product with a banded matrix
-    along each axis, much faster on a CPU than a depthwise 2-D convolution
-    (``bench/README.md``, "calibration.py")."""
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Each channel of ``(B, C, H, W)`` blurred by a Gaussian of sd ``sigma`` pixels (zero
+    padded, same size; ``x`` itself for ``sigma`` 0). The Gaussian is separable: one product
+    with a banded matrix along each axis, much faster on a CPU than a depthwise 2-D
+    convolution (``bench/README.md``, "calibration.py")."""
+    if sigma == 0:
+        return x
     rows, cols = (
-        torch.as_tensor(gaussian_band(n, READOUT_POOLING), dtype=x.dtype, device=x.device)
+        torch.as_tensor(gaussian_band(n, sigma), dtype=x.dtype, device=x.device)
         for n in x.shape[-2:]
     )
     return rows @ x @ cols.T

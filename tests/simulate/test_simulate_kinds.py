@@ -15,7 +15,7 @@ from scipy import ndimage, signal
 from fens.simulate import PRESETS, GroundTruth, SimulationConfig, gabor_bank, simulate
 from fens.simulate.filters import irregular_filters
 from fens.simulate.neurons import SURROUND_RADIUS, draw_population, gabor, replaced
-from fens.simulate.random_network import READOUT_POOLING, gaussian_kernel
+from fens.simulate.random_network import READOUT_POOLING, RandomNetwork, gaussian_kernel
 from fens.simulate.true_model import TrueModel
 
 #: sha256 (first 16 hex digits) of the tiny preset's population, seed 0, as fens drew it before
@@ -45,6 +45,7 @@ KINDS = dataclasses.replace(
     surround_fraction=0.5,
     complex_linearity_max=0.6,
     deep_linearity_max=0.8,
+    deep_pooling=0.8,
     irregular_share_max=0.5,
 )
 
@@ -64,10 +65,13 @@ def images(kinds) -> np.ndarray:
     return np.stack([np.load(kinds / "data" / "images" / f"{i}.npy") for i in range(4)])
 
 
-def network_features(truth: GroundTruth, image: np.ndarray) -> np.ndarray:
-    """The random network's features ``(C, H, W)`` of one image, layer by layer in float64."""
+def network_features(
+    network: RandomNetwork, image: np.ndarray, pooling: float = KINDS.deep_pooling
+) -> np.ndarray:
+    """The random network's features ``(C, H, W)`` of one image, layer by layer in float64,
+    blurred by a Gaussian of sd ``pooling`` (none for 0)."""
     x = image.reshape(1, 36, 64).astype(np.float64) / 255.0 - 0.5
-    for w, scale in zip(truth.network.weights, truth.network.scales, strict=True):
+    for w, scale in zip(network.weights, network.scales, strict=True):
         x = np.stack(
             [
                 sum(signal.correlate2d(x[i], w[c, i], mode="same") for i in range(len(x)))
@@ -75,9 +79,10 @@ def network_features(truth: GroundTruth, image: np.ndarray) -> np.ndarray:
             ]
         )
         x = np.maximum(x, 0.0) / scale[:, None, None]
-    g = gaussian_kernel(READOUT_POOLING)
-    blurred = np.stack([signal.correlate2d(channel, g, mode="same") for channel in x])
-    return blurred - truth.network.offset[:, None, None]
+    if pooling > 0:
+        g = gaussian_kernel(pooling)
+        x = np.stack([signal.correlate2d(channel, g, mode="same") for channel in x])
+    return x - network.offset[:, None, None]
 
 
 def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
@@ -105,7 +110,7 @@ def own_excitation(truth: GroundTruth, n: int, x: np.ndarray) -> float:
         outputs = np.maximum((filters * x).sum(axis=(1, 2)), 0.0)
         return float(np.sqrt((truth.subunit_weight[n] * outputs**2).sum()))
     if truth.cell_type[n] == "deep":
-        phi = network_features(truth, (x + 0.5) * 255.0)
+        phi = network_features(truth.network, (x + 0.5) * 255.0)
         pair = np.zeros(2)
         for (cx, cy), w in zip(
             truth.deep_center[n], truth.deep_weight[n].transpose(1, 0, 2), strict=True
@@ -163,6 +168,18 @@ def reference_response(truth: GroundTruth, n: int, image: np.ndarray) -> float:
         denominator += truth.surround_strength[n] * e / truth.surround_reference[n]
     drive = max(excitation(truth, n, image), 0.0) / denominator
     return truth.gain[n] * drive ** truth.exponent[n] + truth.baseline[n]
+
+
+@pytest.mark.parametrize("pooling", [0.0, 1.5])
+def test_the_network_features_are_its_layers_pooled_as_asked(images, pooling):
+    """Unpooled (0) and pooled by the default: the features, offset included, equal a layer by
+    layer float64 computation blurred by the network's own pooling."""
+    stimuli = np.random.default_rng(3).uniform(0, 255, size=(64, 36, 64))
+    network = RandomNetwork.draw(np.random.default_rng(2), stimuli, 6, (3, 4), pooling)
+    assert network.pooling == pooling
+    features = network.features(torch.from_numpy(images[:1].astype(np.float32) / 255 - 0.5))
+    expected = network_features(network, images[0], pooling)
+    np.testing.assert_allclose(features[0].numpy(), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_the_population_has_every_kind_in_its_shares(truth):
@@ -309,6 +326,10 @@ def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds
             np.testing.assert_array_equal(getattr(again, f.name), getattr(truth, f.name))
     for a, b in zip(again.network.weights, truth.network.weights, strict=True):
         np.testing.assert_array_equal(a, b)
+    assert again.network.pooling == truth.network.pooling == KINDS.deep_pooling
+    # A network written before its pooling was a setting pooled by the default.
+    (tmp_path / "copy" / "ground_truth" / "network" / "pooling.npy").unlink()
+    assert GroundTruth.load(tmp_path / "copy").network.pooling == READOUT_POOLING
     # A data set written before the later kinds: only the original fields.
     old = tmp_path / "old" / "ground_truth"
     old.mkdir(parents=True)
@@ -371,6 +392,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"complex_linearity_max": 1.5}, "complex_linearity_max"),
         ({"deep_linearity_max": -0.1}, "deep_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
+        ({"deep_pooling": -0.5}, "deep_pooling"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
         ({"irregular_share_max": 1.5}, "irregular_share_max"),
