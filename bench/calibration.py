@@ -6,6 +6,10 @@ For a data set folder written by ``fens simulate`` (or for a configuration simul
 - ``noise_ceiling``: the best single-trial test correlation any model can reach;
 - ``jackknife_oracle``: the oracle estimate used on real data (Lurz et al., ICLR 2021);
 - ``ridge_pixels``: ridge regression from pixels, a stand-in for the LN model;
+- ``linear_ceiling``: the best a model linear in the pixels can reach (ridge fitted to the
+  noise-free responses to fresh patches, times the noise ceiling), what the LN and SOTA LN
+  models approach; ``ridge_pixels`` over it is how much of it a pixel filter learns from the
+  trials alone;
 - ``ridge_gabor_linear``: ridge from a linear Gabor bank at the true centre, for the SOTA LN;
 - ``ridge_gabor``: ridge from rectified Gabor outputs and energies at the true centre, for a
   model whose core learned classic V1 features;
@@ -31,16 +35,24 @@ from pathlib import Path
 import numpy as np
 
 from fens.simulate import GroundTruth, SimulationConfig, simulate
-from fens.simulate.calibration import feature_proxy, jackknife_oracle, noise_ceiling, ridge_proxy
+from fens.simulate.calibration import (
+    feature_proxy,
+    jackknife_oracle,
+    linear_ceiling,
+    noise_ceiling,
+    ridge_proxy,
+)
 
 
-def proxy_table(folder: Path) -> dict[str, dict[str, float]]:
-    """``{proxy: {'all' | cell type: mean over neurons}}`` for the data set in ``folder``."""
+def proxy_table(folder: Path, linear_patches: int = 10_000) -> dict[str, dict[str, float]]:
+    """``{proxy: {'all' | cell type: mean over neurons}}`` for the data set in ``folder``;
+    ``linear_patches`` noise-free patches fit the linear ceiling."""
     kinds = GroundTruth.load(folder).cell_type
     per_neuron = {
         "noise_ceiling": noise_ceiling(folder),
         "jackknife_oracle": jackknife_oracle(folder),
         "ridge_pixels": ridge_proxy(folder),
+        "linear_ceiling": linear_ceiling(folder, linear_patches),
         "ridge_gabor_linear": feature_proxy(folder, ("gabor_linear",)),
         "ridge_gabor": feature_proxy(folder, ("gabor",)),
     }
@@ -63,6 +75,12 @@ def main(argv: list[str] | None = None) -> None:
         "DATA (replacing a data set there)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --simulate")
+    parser.add_argument(
+        "--linear-patches",
+        type=int,
+        default=10_000,
+        help="noise-free natural patches that fit the linear ceiling (default 10000)",
+    )
     parser.add_argument("--json", type=Path, help="write the table here")
     args = parser.parse_args(argv)
 
@@ -71,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         config = SimulationConfig(**json.loads(args.simulate))
         simulate(args.data, config, seed=args.seed, progress=False, overwrite=True)
         print(f"simulated {config!r} (seed {args.seed}) in {time.perf_counter() - start:.0f} s")
-    table = proxy_table(args.data)
+    table = proxy_table(args.data, args.linear_patches)
     oracle = table["jackknife_oracle"]["all"]
     columns = list(table["noise_ceiling"])
     print(f"{'mean correlation':22s}" + "".join(f"{c:>9s}" for c in columns) + "  of oracle")

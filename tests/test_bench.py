@@ -331,15 +331,19 @@ def test_calibration_simulates_a_configuration_and_prints_its_proxies(
     fields = {"n_train": 200, "n_validation": 40, "n_test_images": 10, "n_test_trials": 55}
     fields |= {"n_neurons": 60, "deep_fraction": 0.3, "subunit_fraction": 0.3}
     out = tmp_path / "table.json"
-    calibration.main([str(tmp_path / "data"), "--simulate", json.dumps(fields), "--json", str(out)])
+    data = str(tmp_path / "data")
+    calibration.main([data, "--simulate", json.dumps(fields), "--linear-patches", "1000"] + [
+        "--json", str(out)
+    ])  # fmt: skip
     printed = capsys.readouterr().out
     assert "simulated SimulationConfig(n_train=200" in printed
     table = json.loads(out.read_text())
     assert set(table) == {
-        "noise_ceiling", "jackknife_oracle", "ridge_pixels", "ridge_gabor_linear", "ridge_gabor",
-        "ridge_gabor_network",
+        "noise_ceiling", "jackknife_oracle", "ridge_pixels", "linear_ceiling",
+        "ridge_gabor_linear", "ridge_gabor", "ridge_gabor_network",
     }  # fmt: skip
     assert set(table["noise_ceiling"]) == {"all", "simple", "complex", "subunit", "deep"}
-    assert table["noise_ceiling"]["all"] > table["ridge_pixels"]["all"]
+    assert table["noise_ceiling"]["all"] > table["linear_ceiling"]["all"]
+    assert table["linear_ceiling"]["all"] > table["ridge_pixels"]["all"]
     for name in table:
         assert name in printed

@@ -9,7 +9,11 @@ value per neuron:
 - :func:`jackknife_oracle`: the leave-one-out oracle of the test repeats, the estimate used on
   real data (Lurz et al., ICLR 2021), which underestimates the noise ceiling;
 - :func:`ridge_proxy`: single-trial test correlation of ridge regression from pixels to
-  responses, a quick stand-in for the linear-nonlinear (LN) baseline.
+  responses, a quick stand-in for the linear-nonlinear (LN) baseline;
+- :func:`linear_ceiling`: the best a model linear in the pixels can reach (the noise ceiling
+  of linear models), from the ground truth's responses to fresh patches without noise: what
+  the LN and SOTA LN models approach as they learn their filters from the trials;
+- :func:`feature_proxy`: ridge from given features at each neuron's true centre.
 
 On real data (scan 20457-5-9) the published numbers are: LN 0.12, a good CNN 0.29-0.30,
 fraction of oracle about 0.75. The ``full`` preset is tuned to sit in that regime.
@@ -27,7 +31,7 @@ from fens.measures import corr, oracle_corr
 from fens.simulate import gabor_bank
 from fens.simulate.neurons import GroundTruth
 from fens.simulate.random_network import scaled
-from fens.simulate.stimuli import IMAGE_SHAPE
+from fens.simulate.stimuli import IMAGE_SHAPE, cut_patches
 
 
 def load_tier(
@@ -98,34 +102,111 @@ def ridge_proxy(
     """
     alphas = np.logspace(-4, 0, 10) if alphas is None else np.asarray(alphas, dtype=np.float64)
     tiers = {t: load_tier(folder, t) for t in ("train", "validation", "test")}
-    x_train = tiers["train"]["images"].reshape(len(tiers["train"]["images"]), -1)  # (T, P)
-    mu, sd = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
+    x = standardized_pixels(*(tiers[t]["images"] for t in ("train", "validation", "test")))
+    y = {t: tiers[t]["responses"].astype(np.float64) for t in tiers}
+    predictions = ridge_predictions(
+        x[0], y["train"], x[1], y["validation"], x[2], alphas, progress=progress
+    )
+    return corr(predictions, y["test"], axis=0)
 
-    def design(tier: str) -> np.ndarray:
-        x = tiers[tier]["images"]
-        return (x.reshape(len(x), -1) - mu) / sd  # (trials, P)
 
-    y_train = tiers["train"]["responses"].astype(np.float64)
-    y_mean = y_train.mean(axis=0)
-    u, s, vt = np.linalg.svd(design("train"), full_matrices=False)  # (T, K), (K,), (K, P)
-    uty = u.T @ (y_train - y_mean)  # (K, N)
-    x_val, x_test = design("validation") @ vt.T, design("test") @ vt.T  # (trials, K)
-    y_val = tiers["validation"]["responses"]
+def standardized_pixels(fit: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Images ``(B, ..., H, W)`` as float64 design matrices ``(B, H * W)``, each pixel
+    standardised with the mean and sd over ``fit``; ``[fit, *others]``."""
+    flat = [np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in (fit, *others)]
+    mu, sd = flat[0].mean(axis=0), flat[0].std(axis=0) + 1e-6
+    return [(x - mu) / sd for x in flat]
 
-    best_corr = np.full(y_train.shape[1], -np.inf)
-    best_alpha = np.zeros(y_train.shape[1])
+
+def ridge_predictions(
+    x_fit: np.ndarray,
+    y_fit: np.ndarray,
+    x_select: np.ndarray,
+    y_select: np.ndarray,
+    x_eval: np.ndarray,
+    alphas: np.ndarray,
+    progress: bool = False,
+) -> np.ndarray:
+    """Ridge regression of every column of ``y_fit`` on ``x_fit``, its penalty chosen per
+    column as the one whose predictions correlate best with ``y_select`` on ``x_select``.
+
+    The penalties ``alphas`` are relative to the largest squared singular value of ``x_fit``;
+    the intercept is the mean of ``y_fit`` (unpenalised). A column whose selection
+    correlation is undefined (a constant) takes the first penalty.
+
+    Args:
+        x_fit: ``(T, F)`` design; y_fit: ``(T, N)`` targets.
+        x_select, y_select: ``(S, F)`` and ``(S, N)``, to choose each column's penalty.
+        x_eval: ``(E, F)`` where to predict.
+        alphas: ``(A,)`` relative penalties.
+        progress: show a tqdm progress bar over the penalties.
+
+    Returns:
+        ``(E, N)`` predictions.
+    """
+    y_mean = y_fit.mean(axis=0)
+    u, s, vt = np.linalg.svd(x_fit, full_matrices=False)  # (T, K), (K,), (K, F)
+    uty = u.T @ (y_fit - y_mean)  # (K, N)
+    x_select, x_eval = x_select @ vt.T, x_eval @ vt.T  # in the singular basis
+    best = np.full(y_fit.shape[1], -np.inf)
+    predictions = np.zeros((len(x_eval), y_fit.shape[1]))
     for alpha in tqdm(alphas, desc="ridge penalties", disable=not progress):
-        shrink = s / (s**2 + alpha * s[0] ** 2)  # (K,)
-        r = corr(x_val @ (shrink[:, None] * uty), y_val, axis=0)
-        better = r > best_corr
-        best_corr[better], best_alpha[better] = r[better], alpha
+        w = (s / (s**2 + alpha * s[0] ** 2))[:, None] * uty  # (K, N)
+        r = np.nan_to_num(corr(x_select @ w, y_select, axis=0), nan=-1.0)
+        better = r > best
+        best[better] = r[better]
+        predictions[:, better] = x_eval @ w[:, better]
+    return predictions + y_mean
 
-    predictions = np.empty((len(x_test), y_train.shape[1]))
-    for alpha in np.unique(best_alpha):
-        cols = best_alpha == alpha
-        shrink = s / (s**2 + alpha * s[0] ** 2)
-        predictions[:, cols] = x_test @ (shrink[:, None] * uty[:, cols])
-    return corr(predictions + y_mean, tiers["test"]["responses"], axis=0)
+
+def linear_fit_to_truth(
+    truth: GroundTruth,
+    n_patches: int = 10_000,
+    alphas: np.ndarray | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> np.ndarray:
+    """Per neuron, how well the best linear function of the pixels follows its noise-free
+    mean response: the correlation, on held-out natural patches, between the truth and a ridge
+    regression from pixels fitted to the truth itself.
+
+    ``n_patches`` fresh patches (:func:`fens.simulate.stimuli.cut_patches`, seeded by
+    ``seed``) are split 70 / 15 / 15 into fitting, choosing each neuron's penalty (from
+    ``alphas``, default 8 values from 1e-5 to 1e-1, relative as in :func:`ridge_predictions`)
+    and measuring. No trial noise enters, so what is left is the neuron's nonlinearity (and
+    what ``n_patches`` cannot pin down: the value rises slowly with it, by about 0.03 from
+    3,000 to 20,000 patches on the calibration candidates, ``bench/README.md``).
+
+    Returns:
+        ``(N,)`` correlations.
+    """
+    alphas = np.logspace(-5, -1, 8) if alphas is None else np.asarray(alphas, dtype=np.float64)
+    images = cut_patches(n_patches, np.random.default_rng(seed), progress=progress).images
+    responses = truth.mean_response(images, batch_size=256, progress=progress).astype(np.float64)
+    fit, select = int(0.7 * n_patches), int(0.85 * n_patches)
+    x = standardized_pixels(images[:fit], images[fit:select], images[select:])
+    predictions = ridge_predictions(
+        x[0], responses[:fit], x[1], responses[fit:select], x[2], alphas, progress=progress
+    )
+    return corr(predictions, responses[select:], axis=0)
+
+
+def linear_ceiling(
+    folder: str | Path, n_patches: int = 10_000, seed: int = 0, progress: bool = False
+) -> np.ndarray:
+    """The best single-trial test correlation a model linear in the pixels (then any
+    monotonic output) can reach, per neuron, near enough: :func:`linear_fit_to_truth` times
+    the :func:`noise_ceiling`. The product is exact in expectation when the trial noise has
+    the noise-free response as its mean (as the simulator's has): a prediction correlates with
+    the single trials only through the truth. It bounds the LN and SOTA LN models from above
+    as the noise ceiling bounds every model.
+
+    Returns:
+        ``(N,)`` correlations.
+    """
+    truth = GroundTruth.load(folder)
+    fit = linear_fit_to_truth(truth, n_patches, seed=seed, progress=progress)
+    return fit * noise_ceiling(folder)
 
 
 def calibration_summary(folder: str | Path, progress: bool = False) -> dict[str, float]:
@@ -204,20 +285,16 @@ def feature_proxy(
     mu = sampled["train"].mean(axis=0)
     sd = sampled["train"].std(axis=0) + 1e-6
     y = {t: tiers[t]["responses"].astype(np.float64) for t in tiers}
-    y_mean = y["train"].mean(axis=0)
     predictions = np.empty_like(y["test"])
     for c in tqdm(range(len(cells)), desc="feature proxy", disable=not progress):
         cols = np.flatnonzero(group.ravel() == c)
         x = {t: (sampled[t][:, c] - mu[c]) / sd[c] for t in sampled}  # (trials, F)
-        u, s, vt = np.linalg.svd(x["train"], full_matrices=False)
-        uty = u.T @ (y["train"][:, cols] - y_mean[cols])
-        x_val, x_test = x["validation"] @ vt.T, x["test"] @ vt.T
-        best, best_pred = np.full(cols.size, -np.inf), np.zeros((len(x_test), cols.size))
-        for alpha in alphas:
-            w = (s / (s**2 + alpha * s[0] ** 2))[:, None] * uty
-            r = np.nan_to_num(corr(x_val @ w, y["validation"][:, cols], axis=0), nan=-1.0)
-            better = r > best
-            best[better] = r[better]
-            best_pred[:, better] = (x_test @ w)[:, better]
-        predictions[:, cols] = best_pred + y_mean[cols]
+        predictions[:, cols] = ridge_predictions(
+            x["train"],
+            y["train"][:, cols],
+            x["validation"],
+            y["validation"][:, cols],
+            x["test"],
+            alphas,
+        )
     return corr(predictions, y["test"], axis=0)

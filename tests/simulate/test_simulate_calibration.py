@@ -1,4 +1,6 @@
-"""Calibration measures: noise ceiling, jackknife oracle, ridge proxy."""
+"""Calibration measures: noise ceiling, jackknife oracle, ridge proxies, linear ceiling."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -8,10 +10,14 @@ from fens.simulate.calibration import (
     calibration_summary,
     feature_proxy,
     jackknife_oracle,
+    linear_ceiling,
+    linear_fit_to_truth,
     load_tier,
     noise_ceiling,
+    ridge_predictions,
     ridge_proxy,
 )
+from fens.simulate.neurons import GroundTruth
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +99,53 @@ def test_feature_proxy_names_its_feature_sets(tiny):
         match=r"features must name some of \['gabor', 'gabor_linear', 'network'\], got \('pixels',\)",
     ):
         feature_proxy(tiny, ("pixels",))
+
+
+def closed_form_ridge(x, y, x_eval, penalty):
+    """Ridge with an unpenalised intercept, solved with the normal equations."""
+    xm, ym = x.mean(axis=0), y.mean(axis=0)
+    xc = x - xm
+    w = np.linalg.solve(xc.T @ xc + penalty * np.eye(x.shape[1]), xc.T @ (y - ym))
+    return (x_eval - xm) @ w + ym
+
+
+def test_ridge_predictions_take_each_columns_best_penalty_of_the_closed_form():
+    """Features of decaying variance and two targets: one a noise-free function of all of
+    them (little penalty is best), one a noisy function of the three largest (much penalty is
+    best, keeping mostly those); each column equals the normal equations' solution at the
+    penalty that predicted it best on the selection rows."""
+    rng = np.random.default_rng(0)
+    scales = 1.0 / np.arange(1, 41)
+    x = rng.normal(size=(300, 40)) * scales
+    x -= x[:200].mean(axis=0)  # centred on the fit rows, as a standardised design is
+    sharp = x @ (rng.normal(size=40) / scales)
+    broad = x[:, :3].sum(axis=1) / scales[:3].mean()
+    y = np.stack([sharp, broad + 3 * broad.std() * rng.normal(size=300)]).T + 3.0
+    fit, select, evaluate = slice(0, 200), slice(200, 260), slice(260, 300)
+    alphas = np.array([1e-6, 1.0])
+    top = np.linalg.svd(x[fit], compute_uv=False)[0] ** 2
+    got = ridge_predictions(x[fit], y[fit], x[select], y[select], x[evaluate], alphas)
+    for column, expected_alpha in ((0, 1e-6), (1, 1.0)):
+        scores = [
+            np.corrcoef(closed_form_ridge(x[fit], y[fit, column], x[select], a * top),
+                        y[select, column])[0, 1]
+            for a in alphas
+        ]  # fmt: skip
+        assert alphas[int(np.argmax(scores))] == expected_alpha
+        expected = closed_form_ridge(x[fit], y[fit, column], x[evaluate], expected_alpha * top)
+        np.testing.assert_allclose(got[:, column], expected, rtol=1e-6, atol=1e-8)
+
+
+def test_the_linear_ceiling_follows_simple_cells_and_not_complex_ones(tmp_path):
+    """A simple cell is a rectified Gabor raised to a power: mostly linear; a complex cell the
+    energy of a quadrature pair: hardly at all. The ceiling is the fit times the noise
+    ceiling, and a ridge fitted to noisy trials stays below it."""
+    config = dataclasses.replace(PRESETS["tiny"], complex_fraction=0.5, weak_fraction=0.0)
+    folder = simulate(tmp_path / "data", config, seed=0, progress=False)
+    truth = GroundTruth.load(folder)
+    fit = linear_fit_to_truth(truth, n_patches=2000)
+    complex_cell = truth.cell_type == "complex"
+    assert fit[~complex_cell].mean() > 0.6 > 0.3 > fit[complex_cell].mean()
+    ceiling = linear_ceiling(folder, n_patches=2000)
+    np.testing.assert_allclose(ceiling, fit * noise_ceiling(folder), rtol=1e-12)
+    assert ridge_proxy(folder).mean() < ceiling.mean()
