@@ -16,7 +16,9 @@ For a data set folder written by ``fens simulate`` (or for a configuration simul
 - ``ridge_gabor_network`` (deep cells only): the same plus the true random-network features and
   their products, for a core that learned the deep cells' features exactly;
 
-(:mod:`fens.simulate.calibration`) and each proxy as a fraction of the oracle. On the ``full``
+(:mod:`fens.simulate.calibration`) and each proxy as a fraction of the oracle; then the
+participation ratio of the random network's features (how many independent features deep
+cells read, :func:`~fens.simulate.calibration.network_dimensionality`). On the ``full``
 preset before its later kinds of neuron, these proxies sat beside the trained models as
 LN 1.25 x ``ridge_pixels``, SOTA LN 1.34 x ``ridge_gabor_linear``, SOTA CNN 1.01 x
 ``ridge_gabor`` (``bench/README.md``, "Calibration").
@@ -39,6 +41,7 @@ from fens.simulate.calibration import (
     feature_proxy,
     jackknife_oracle,
     linear_ceiling,
+    network_dimensionality,
     noise_ceiling,
     ridge_proxy,
 )
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, row in table.items():
         values = "".join(f"{row[c]:9.3f}" for c in columns)
         print(f"{name:22s}{values}  {row['all'] / oracle:9.2f}")
+    dimensionality = network_dimensionality(GroundTruth.load(args.data))
+    print(f"deep cells' features: participation ratio {dimensionality:.1f}")
     print(f"{time.perf_counter() - start:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))

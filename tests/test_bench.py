@@ -4,6 +4,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -337,6 +338,7 @@ def test_calibration_simulates_a_configuration_and_prints_its_proxies(
     ])  # fmt: skip
     printed = capsys.readouterr().out
     assert "simulated SimulationConfig(n_train=200" in printed
+    assert re.search(r"deep cells' features: participation ratio \d+\.\d", printed)
     table = json.loads(out.read_text())
     assert set(table) == {
         "noise_ceiling", "jackknife_oracle", "ridge_pixels", "linear_ceiling",

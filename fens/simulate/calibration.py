@@ -13,7 +13,8 @@ value per neuron:
 - :func:`linear_ceiling`: the best a model linear in the pixels can reach (the noise ceiling
   of linear models), from the ground truth's responses to fresh patches without noise: what
   the LN and SOTA LN models approach as they learn their filters from the trials;
-- :func:`feature_proxy`: ridge from given features at each neuron's true centre.
+- :func:`feature_proxy`: ridge from given features at each neuron's true centre;
+- :func:`network_dimensionality`: how many independent features the deep cells read.
 
 On real data (scan 20457-5-9) the published numbers are: LN 0.12, a good CNN 0.29-0.30,
 fraction of oracle about 0.75. The ``full`` preset is tuned to sit in that regime.
@@ -233,6 +234,31 @@ def true_network_features(images: np.ndarray, truth: GroundTruth) -> torch.Tenso
     phi = truth.network.features(torch.from_numpy(scaled(images)))  # (B, C, H, W)
     rows, cols = np.triu_indices(phi.shape[1])
     return torch.cat([phi, phi[:, rows] * phi[:, cols]], dim=1)
+
+
+def participation_ratio(features: torch.Tensor | np.ndarray) -> float:
+    """The effective number of dimensions of the channels of ``features`` ``(B, C, H, W)``:
+    ``(sum lambda)^2 / sum lambda^2`` over the eigenvalues ``lambda`` of the channels'
+    covariance across images and positions (Gao et al. 2017, "A theory of multineuronal
+    dimensionality"): C for C uncorrelated channels of equal variance, 1 when one direction
+    holds all the variance."""
+    x = torch.as_tensor(features).double()
+    if x.ndim != 4 or x.shape[1] < 1:
+        raise ValueError(f"features must be (B, C, H, W) with C >= 1, got {tuple(x.shape)}")
+    x = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+    x = x - x.mean(dim=0)
+    eigenvalues = torch.linalg.eigvalsh(x.T @ x / (len(x) - 1))
+    return float(eigenvalues.sum() ** 2 / (eigenvalues**2).sum())
+
+
+def network_dimensionality(truth: GroundTruth, n_patches: int = 300, seed: int = 0) -> float:
+    """:func:`participation_ratio` of the random network's features (what deep cells read) on
+    ``n_patches`` fresh natural patches; 0 for a population without deep cells."""
+    if truth.network is None:
+        return 0.0
+    images = cut_patches(n_patches, np.random.default_rng(seed)).images
+    with torch.no_grad():
+        return participation_ratio(truth.network.features(torch.from_numpy(scaled(images))))
 
 
 def feature_proxy(

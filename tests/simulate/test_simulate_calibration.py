@@ -13,7 +13,9 @@ from fens.simulate.calibration import (
     linear_ceiling,
     linear_fit_to_truth,
     load_tier,
+    network_dimensionality,
     noise_ceiling,
+    participation_ratio,
     ridge_predictions,
     ridge_proxy,
 )
@@ -149,3 +151,30 @@ def test_the_linear_ceiling_follows_simple_cells_and_not_complex_ones(tmp_path):
     ceiling = linear_ceiling(folder, n_patches=2000)
     np.testing.assert_allclose(ceiling, fit * noise_ceiling(folder), rtol=1e-12)
     assert ridge_proxy(folder).mean() < ceiling.mean()
+
+
+def test_the_participation_ratio_counts_the_directions_that_hold_the_variance():
+    """Channels mixed by a random rotation with variances 4, 4, 1, 1: (sum)^2 / sum of squares
+    = 100 / 34; one channel copied into three: 1."""
+    rng = np.random.default_rng(0)
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    z = rng.normal(size=(200_000, 4)) * np.sqrt([4.0, 4.0, 1.0, 1.0])
+    features = (z @ rotation.T).reshape(2000, 10, 10, 4).transpose(0, 3, 1, 2)
+    assert participation_ratio(features) == pytest.approx(100 / 34, rel=0.02)
+    copied = np.repeat(features[:, :1], 3, axis=1)
+    assert participation_ratio(copied) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"features must be \(B, C, H, W\).*got \(5, 4\)"):
+        participation_ratio(np.zeros((5, 4)))
+
+
+def test_less_pooling_gives_deep_cells_more_independent_features(tiny, tmp_path):
+    """The blur before the readout averages the rectified outputs into their shared local
+    energy: the same network unblurred has more effective dimensions."""
+    config = dataclasses.replace(PRESETS["tiny"], deep_fraction=0.5, n_neurons=20)
+    pooled = GroundTruth.load(simulate(tmp_path / "pooled", config, seed=0, progress=False))
+    sharp = dataclasses.replace(config, deep_pooling=0.0)
+    unpooled = GroundTruth.load(simulate(tmp_path / "sharp", sharp, seed=0, progress=False))
+    for a, b in zip(pooled.network.weights, unpooled.network.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert network_dimensionality(unpooled, 100) > 1.5 * network_dimensionality(pooled, 100)
+    assert network_dimensionality(GroundTruth.load(tiny)) == 0.0  # no deep cells
