@@ -43,6 +43,8 @@ class SimulationConfig:
     deep_hidden_channels: tuple[int, int] = (8, 16)  # channels of its first two layers
     deep_points: int = 1  # points of its receptive field where a deep cell reads the network
     deep_scatter: float = 1.0  # sd of those points around the centre, in envelope sds
+    deep_readout_channels: int | None = None  # channels each deep cell reads (None: all);
+    # a few make the deep cells selective for different features (see add_later_kinds)
     deep_pooling: float = 1.5  # sd (pixels) of the blur of the network's features before a
     # deep cell reads them (0: none; less blur, more independent features, see RandomNetwork)
     deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
@@ -107,6 +109,12 @@ class SimulationConfig:
         for channels in self.deep_hidden_channels:
             check_int("deep_hidden_channels entries", channels)
         check_int("deep_points", self.deep_points)
+        check_int("deep_readout_channels", self.deep_readout_channels, optional=True)
+        if (self.deep_readout_channels or 0) > self.deep_channels:
+            raise ValueError(
+                f"deep_readout_channels must be at most deep_channels ({self.deep_channels}), "
+                f"got {self.deep_readout_channels}"
+            )
         check_int("irregular_subunits", self.irregular_subunits)
         check_number(
             "running_gain_correlation", self.running_gain_correlation, minimum=-1, maximum=1

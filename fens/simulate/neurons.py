@@ -556,7 +556,8 @@ def add_later_kinds(
     sds), their orientations around its own (sd ``subunit_orientation_sd`` degrees), with random
     phases and Dirichlet(:data:`SUBUNIT_CONCENTRATION`) weights. A deep cell reads a fixed
     random network (drawn here, calibrated on ``stimuli``) through two Gaussian readouts (sd
-    ``1 / sqrt(C K)``) of its C channels at K = ``deep_points`` points: its centre and, for
+    ``1 / sqrt(C K)``) of its C channels (or of ``deep_readout_channels`` of them,
+    :func:`sparse_readouts`) at K = ``deep_points`` points: its centre and, for
     K > 1, K - 1 points scattered around it (sd ``deep_scatter`` envelope sds), so that its
     drive depends on how the network's features are arranged in its receptive field, not only
     on what they are at one point. A complex cell keeps a share of simple-cell drive,
@@ -612,6 +613,8 @@ def add_later_kinds(
     if config.deep_linearity_max > 0:  # drawn only when asked: without it, the same draws
         share = rng.uniform(0.0, config.deep_linearity_max, size=n)
         linearity = np.where(deep, share, linearity)
+    if config.deep_readout_channels is not None:  # drawn only when asked, as the share
+        deep_weight = sparse_readouts(deep_weight, config.deep_readout_channels, rng)
     with_kinds = replaced(
         truth,
         cell_type=cell_type,
@@ -635,6 +638,22 @@ def add_later_kinds(
     if config.irregular_share_max > 0:  # drawn last, as the deep cells' points
         with_kinds = add_irregular_subunits(with_kinds, config, rng, x)
     return with_kinds
+
+
+def sparse_readouts(deep_weight: np.ndarray, channels: int, rng: np.random.Generator) -> np.ndarray:
+    """Keep ``channels`` of the C channels of each neuron's readouts ``(N, 2, K, C)``, drawn
+    at random per neuron (the same for both readouts and all K points), scaled by
+    ``sqrt(C / channels)`` so that the drive keeps its variance.
+
+    A readout of all C channels with random weights mostly follows the few directions in
+    which the network's features vary most, so that the deep cells together span few features;
+    a readout of a few channels makes each deep cell selective for its own combination, and the
+    population high-dimensional, as mouse V1's is (Stringer et al., Nature 2019)."""
+    n, c = deep_weight.shape[0], deep_weight.shape[-1]
+    chosen = np.argsort(rng.random((n, c)), axis=1)[:, :channels]  # (N, channels)
+    mask = np.zeros((n, c), dtype=bool)
+    np.put_along_axis(mask, chosen, True, axis=1)
+    return (deep_weight * mask[:, None, None, :] * np.sqrt(c / channels)).astype(np.float32)
 
 
 def add_irregular_subunits(

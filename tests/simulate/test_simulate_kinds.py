@@ -46,6 +46,7 @@ KINDS = dataclasses.replace(
     complex_linearity_max=0.6,
     deep_linearity_max=0.8,
     deep_pooling=0.8,
+    deep_readout_channels=5,
     irregular_share_max=0.5,
 )
 
@@ -191,6 +192,10 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     np.testing.assert_allclose(truth.subunit_weight[subunit].sum(axis=1), 1.0)
     assert not truth.subunit_weight[~subunit].any()
     assert not truth.deep_weight[truth.cell_type != "deep"].any()
+    # Each deep cell reads 5 of the 16 channels, the same 5 in both readouts at every point.
+    read = truth.deep_weight[truth.cell_type == "deep"] != 0  # (D, 2, K, C)
+    assert (read.sum(axis=-1) == 5).all() and (read == read[:, :1, :1]).all()
+    assert len({tuple(np.flatnonzero(r[0, 0])) for r in read}) > 10  # chosen per neuron
     shapes = [w.shape[:2] for w in truth.network.weights]
     assert shapes == [(6, 1), (12, 6), (KINDS.deep_channels, 12)]
     linearity = truth.linearity[truth.cell_type == "complex"]
@@ -393,6 +398,8 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"deep_linearity_max": -0.1}, "deep_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"deep_pooling": -0.5}, "deep_pooling"),
+        ({"deep_readout_channels": 0}, "deep_readout_channels must be a positive integer or"),
+        ({"deep_readout_channels": 17}, r"at most deep_channels \(16\), got 17"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
         ({"deep_fraction": 1.5}, "deep_fraction"),
         ({"irregular_share_max": 1.5}, "irregular_share_max"),
