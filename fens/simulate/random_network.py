@@ -77,7 +77,7 @@ class RandomNetwork:
     The blur sets how many independent features a readout sees: averaging rectified outputs
     over a neighbourhood leaves mostly their local energy, which all channels share. Over
     natural patches, 16 channels blurred by 1.5 pixels have a participation ratio (the
-    effective number of dimensions of their covariance) of about 4; unblurred, about 9
+    effective number of dimensions of their covariance) of 4 to 5; unblurred, about 9
     (``bench/README.md``, "Deep cells' pooling").
 
     Attributes:
