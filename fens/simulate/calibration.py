@@ -306,15 +306,17 @@ def feature_proxy(
             images = data["images"][start : start + 256]
             with torch.no_grad():
                 maps = torch.cat([makers[name](images, truth) for name in features], dim=1)
-            parts.append(maps[:, :, cells[:, 1], cells[:, 0]].permute(0, 2, 1).double().numpy())
+            # float32 here (half the memory: trials x cells x features is the largest array),
+            # float64 from the standardisation on
+            parts.append(maps[:, :, cells[:, 1], cells[:, 0]].permute(0, 2, 1).numpy())
         sampled[tier] = np.concatenate(parts)
-    mu = sampled["train"].mean(axis=0)
-    sd = sampled["train"].std(axis=0) + 1e-6
     y = {t: tiers[t]["responses"].astype(np.float64) for t in tiers}
     predictions = np.empty_like(y["test"])
     for c in tqdm(range(len(cells)), desc="feature proxy", disable=not progress):
         cols = np.flatnonzero(group.ravel() == c)
-        x = {t: (sampled[t][:, c] - mu[c]) / sd[c] for t in sampled}  # (trials, F)
+        x = {t: sampled[t][:, c].astype(np.float64) for t in sampled}  # (trials, F)
+        mu, sd = x["train"].mean(axis=0), x["train"].std(axis=0) + 1e-6
+        x = {t: (values - mu) / sd for t, values in x.items()}
         predictions[:, cols] = ridge_predictions(
             x["train"],
             y["train"][:, cols],
