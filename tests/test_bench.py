@@ -332,10 +332,8 @@ def test_calibration_simulates_a_configuration_and_prints_its_proxies(
     fields = {"n_train": 200, "n_validation": 40, "n_test_images": 10, "n_test_trials": 55}
     fields |= {"n_neurons": 60, "deep_fraction": 0.3, "subunit_fraction": 0.3}
     out = tmp_path / "table.json"
-    data = str(tmp_path / "data")
-    calibration.main([data, "--simulate", json.dumps(fields), "--linear-patches", "1000"] + [
-        "--json", str(out)
-    ])  # fmt: skip
+    args = [str(tmp_path / "data"), "--simulate", json.dumps(fields), "--json", str(out)]
+    calibration.main([*args, "--linear-patches", "1000"])
     printed = capsys.readouterr().out
     assert "simulated SimulationConfig(n_train=200" in printed
     assert re.search(r"deep cells' features: participation ratio \d+\.\d", printed)
