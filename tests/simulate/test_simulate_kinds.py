@@ -196,6 +196,9 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     read = truth.deep_weight[truth.cell_type == "deep"] != 0  # (D, 2, K, C)
     assert (read.sum(axis=-1) == 5).all() and (read == read[:, :1, :1]).all()
     assert len({tuple(np.flatnonzero(r[0, 0])) for r in read}) > 10  # chosen per neuron
+    # Scaled by sqrt(16 / 5) from sd 1 / sqrt(16 * 3): the drive keeps its variance.
+    kept = truth.deep_weight[truth.cell_type == "deep"][read]
+    assert kept.std() == pytest.approx(1 / np.sqrt(5 * KINDS.deep_points), rel=0.1)
     shapes = [w.shape[:2] for w in truth.network.weights]
     assert shapes == [(6, 1), (12, 6), (KINDS.deep_channels, 12)]
     linearity = truth.linearity[truth.cell_type == "complex"]
