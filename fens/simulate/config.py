@@ -47,6 +47,8 @@ class SimulationConfig:
     # a few make the deep cells selective for different features (see add_later_kinds)
     deep_pooling: float = 1.5  # sd (pixels) of the blur of the network's features before a
     # deep cell reads them (0: none; less blur, more independent features, see RandomNetwork)
+    deep_whitening: float = 0.0  # exponent w of the decorrelation Sigma^(-w/2) of the
+    # network's channels before deep cells read them (0: none; 1: white, see RandomNetwork)
     deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
     # readout (the network's analogue of simple-cell drive, see GroundTruth)
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
@@ -90,6 +92,7 @@ class SimulationConfig:
             "subunit_fraction",
             "deep_fraction",
             "deep_linearity_max",
+            "deep_whitening",
             "surround_fraction",
             "irregular_share_max",
         ):

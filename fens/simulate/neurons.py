@@ -585,7 +585,12 @@ def add_later_kinds(
 
     network = (
         RandomNetwork.draw(
-            rng, stimuli, config.deep_channels, config.deep_hidden_channels, config.deep_pooling
+            rng,
+            stimuli,
+            config.deep_channels,
+            config.deep_hidden_channels,
+            config.deep_pooling,
+            config.deep_whitening,
         )
         if deep.any()
         else None

@@ -72,7 +72,8 @@ def _smooth(kernels: np.ndarray, sigma: float) -> np.ndarray:
 class RandomNetwork:
     """The fixed random network: three ``conv -> ReLU`` layers (zero padding, stride 1),
     each layer's output divided by ``scales`` (its channels' sd over the stimuli it was drawn
-    for), then a Gaussian blur of sd ``pooling``.
+    for), then a Gaussian blur of sd ``pooling`` and, optionally, a decorrelation of the
+    channels.
 
     The blur sets how many independent features a readout sees: averaging rectified outputs
     over a neighbourhood leaves mostly their local energy, which all channels share. Over
@@ -86,12 +87,15 @@ class RandomNetwork:
         offset: float32 ``(C,)`` mean of each blurred last-layer channel over those stimuli,
             subtracted, so that a readout responds to the image rather than to a constant.
         pooling: sd (pixels) of the blur; 0 for none.
+        decorrelation: float32 ``(C, C)`` symmetric matrix applied to the centred channels,
+            scaled so that their summed variance over the stimuli is unchanged; None for none.
     """
 
     weights: tuple[np.ndarray, ...]
     scales: tuple[np.ndarray, ...]
     offset: np.ndarray
     pooling: float = READOUT_POOLING
+    decorrelation: np.ndarray | None = None
 
     @classmethod
     def draw(
@@ -101,12 +105,14 @@ class RandomNetwork:
         channels: int = 16,
         hidden_channels: tuple[int, int] = CHANNELS,
         pooling: float = READOUT_POOLING,
+        whitening: float = 0.0,
     ) -> RandomNetwork:
         """Draw the kernels (He-scaled Gaussian weights, the first layer's smoothed and
         zero-mean so that it ignores the mean luminance) and set each layer's scales to its
         channels' sd over ``stimuli`` ``(B, H, W)`` in 0..255; the first two layers have
         ``hidden_channels`` channels, the last ``channels`` (the dimension of the space deep
-        cells read); ``pooling`` is the blur's sd (pixels)."""
+        cells read); ``pooling`` is the blur's sd (pixels); ``whitening`` (0..1) the exponent
+        of the decorrelation (0: none; no random draw depends on it)."""
         weights, c_in = [], 1
         for c_out, k in zip((*hidden_channels, channels), KERNELS, strict=True):
             w = rng.normal(0.0, np.sqrt(2.0 / (c_in * k * k)), size=(c_out, c_in, k, k))
@@ -124,8 +130,10 @@ class RandomNetwork:
                 sd = x.std(dim=(0, 2, 3)).clamp_min(1e-6)
                 scales.append(sd.numpy().astype(np.float32))
                 x = x / sd[None, :, None, None]
-            offset = blur(x, pooling).mean(dim=(0, 2, 3)).numpy().astype(np.float32)
-        return cls(tuple(weights), tuple(scales), offset, pooling)
+            pooled = blur(x, pooling)
+            offset = pooled.mean(dim=(0, 2, 3)).numpy().astype(np.float32)
+        decorrelation = decorrelating_matrix(pooled, whitening) if whitening > 0 else None
+        return cls(tuple(weights), tuple(scales), offset, pooling, decorrelation)
 
     def layer(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """``relu(conv(x))`` of layer ``index``, before its scale."""
@@ -137,35 +145,62 @@ class RandomNetwork:
         ``(B, 1, H, W)`` scaled to -0.5..0.5."""
         for index, scale in enumerate(self.scales):
             x = self.layer(x, index) / _channels(scale, x)
-        return blur(x, self.pooling) - _channels(self.offset, x)
+        x = blur(x, self.pooling) - _channels(self.offset, x)
+        if self.decorrelation is None:
+            return x
+        m = torch.as_tensor(self.decorrelation, dtype=x.dtype, device=x.device)
+        return torch.einsum("dc,bchw->bdhw", m, x)
 
     def save(self, folder: Path) -> None:
-        """Write the arrays as ``folder/{weights,scales}_{layer}.npy``, ``offset.npy`` and
-        ``pooling.npy``."""
+        """Write the arrays as ``folder/{weights,scales}_{layer}.npy``, ``offset.npy``,
+        ``pooling.npy`` and, if there is one, ``decorrelation.npy``."""
         folder.mkdir(parents=True, exist_ok=True)
         for index, (w, scale) in enumerate(zip(self.weights, self.scales, strict=True)):
             np.save(folder / f"weights_{index}.npy", w)
             np.save(folder / f"scales_{index}.npy", scale)
         np.save(folder / "offset.npy", self.offset)
         np.save(folder / "pooling.npy", np.float64(self.pooling))
+        if self.decorrelation is not None:
+            np.save(folder / "decorrelation.npy", self.decorrelation)
 
     @classmethod
     def load(cls, folder: Path) -> RandomNetwork:
         """Inverse of :meth:`save`; a network written without ``pooling.npy`` (before the
-        pooling was a setting) pools by :data:`READOUT_POOLING`."""
+        pooling was a setting) pools by :data:`READOUT_POOLING`, one without
+        ``decorrelation.npy`` does not decorrelate."""
         layers = range(len(KERNELS))
         pooling = folder / "pooling.npy"
+        decorrelation = folder / "decorrelation.npy"
         return cls(
             tuple(np.load(folder / f"weights_{i}.npy") for i in layers),
             tuple(np.load(folder / f"scales_{i}.npy") for i in layers),
             np.load(folder / "offset.npy"),
             float(np.load(pooling)) if pooling.exists() else READOUT_POOLING,
+            np.load(decorrelation) if decorrelation.exists() else None,
         )
 
 
 def _channels(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     """``(C,)`` values as a ``(1, C, 1, 1)`` tensor of ``like``'s dtype and device."""
     return torch.as_tensor(values, dtype=like.dtype, device=like.device)[None, :, None, None]
+
+
+def decorrelating_matrix(features: torch.Tensor, whitening: float) -> np.ndarray:
+    """``Sigma^(-whitening / 2)`` for ``Sigma`` the covariance of the channels of ``features``
+    ``(B, C, H, W)`` over images and positions (computed in float64), scaled so that the
+    decorrelated channels' summed variance equals ``trace(Sigma)``: ``(C, C)`` float32.
+
+    ``whitening`` 1 makes the channels white over these features; eigenvalues below 1e-9 of
+    the largest are raised to it, so that a direction the features never take stays bounded.
+    """
+    x = features.double().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    x = x - x.mean(dim=0)
+    eigenvalues, vectors = torch.linalg.eigh(x.T @ x / (len(x) - 1))
+    eigenvalues = eigenvalues.clamp_min(1e-9 * eigenvalues.max())
+    decorrelated = eigenvalues ** (1 - whitening)  # the variances after the transform
+    scale = torch.sqrt(eigenvalues.sum() / decorrelated.sum())
+    matrix = vectors @ torch.diag(scale * eigenvalues ** (-whitening / 2)) @ vectors.T
+    return matrix.numpy().astype(np.float32)
 
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -1,9 +1,12 @@
 """Calibration measures: noise ceiling, jackknife oracle, ridge proxies, linear ceiling."""
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
+import scipy.linalg
+import torch
 
 from fens.simulate import PRESETS, SimulationConfig, simulate
 from fens.simulate.calibration import (
@@ -20,6 +23,8 @@ from fens.simulate.calibration import (
     ridge_proxy,
 )
 from fens.simulate.neurons import GroundTruth
+from fens.simulate.random_network import RandomNetwork, scaled
+from fens.simulate.stimuli import cut_patches
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +183,29 @@ def test_less_pooling_gives_deep_cells_more_independent_features(tiny, tmp_path)
         np.testing.assert_array_equal(a, b)
     assert network_dimensionality(unpooled, 100) > 1.5 * network_dimensionality(pooled, 100)
     assert network_dimensionality(GroundTruth.load(tiny)) == 0.0  # no deep cells
+
+
+@pytest.mark.parametrize("whitening", [0.5, 1.0])
+def test_the_decorrelation_spreads_the_features_variance_over_more_directions(whitening):
+    """``Sigma^(-w / 2)`` of the features' covariance (SciPy's fractional matrix power), scaled
+    to keep their summed variance: white features (w = 1) have a participation ratio of C on
+    the stimuli the network was drawn for, half-whitened ones fall between."""
+    stimuli = cut_patches(60, np.random.default_rng(4)).images
+    draw = functools.partial(RandomNetwork.draw, stimuli=stimuli, channels=8, pooling=1.5)
+    plain = draw(np.random.default_rng(5))
+    white = draw(np.random.default_rng(5), whitening=whitening)
+    x = torch.from_numpy(scaled(stimuli))
+    with torch.no_grad():
+        raw, decorrelated = plain.features(x).double(), white.features(x).double()
+    flat = raw.permute(0, 2, 3, 1).reshape(-1, 8).numpy()
+    covariance = np.cov(flat, rowvar=False)
+    expected = scipy.linalg.fractional_matrix_power(covariance, -whitening / 2).real
+    expected *= np.sqrt(np.trace(covariance) / np.trace(expected @ covariance @ expected))
+    np.testing.assert_allclose(white.decorrelation, expected, rtol=1e-3, atol=1e-4)
+    variance = decorrelated.var(dim=(0, 2, 3)).sum()
+    assert float(variance) == pytest.approx(float(raw.var(dim=(0, 2, 3)).sum()), rel=1e-3)
+    before, after = participation_ratio(raw), participation_ratio(decorrelated)
+    if whitening == 1.0:
+        assert after == pytest.approx(8.0, rel=1e-3)
+    else:
+        assert before + 0.5 < after < 7.9

@@ -46,6 +46,7 @@ KINDS = dataclasses.replace(
     complex_linearity_max=0.6,
     deep_linearity_max=0.8,
     deep_pooling=0.8,
+    deep_whitening=0.5,
     deep_readout_channels=5,
     irregular_share_max=0.5,
 )
@@ -70,7 +71,8 @@ def network_features(
     network: RandomNetwork, image: np.ndarray, pooling: float = KINDS.deep_pooling
 ) -> np.ndarray:
     """The random network's features ``(C, H, W)`` of one image, layer by layer in float64,
-    blurred by a Gaussian of sd ``pooling`` (none for 0)."""
+    blurred by a Gaussian of sd ``pooling`` (none for 0), centred and decorrelated by the
+    network's own matrix if it has one."""
     x = image.reshape(1, 36, 64).astype(np.float64) / 255.0 - 0.5
     for w, scale in zip(network.weights, network.scales, strict=True):
         x = np.stack(
@@ -83,7 +85,10 @@ def network_features(
     if pooling > 0:
         g = gaussian_kernel(pooling)
         x = np.stack([signal.correlate2d(channel, g, mode="same") for channel in x])
-    return x - network.offset[:, None, None]
+    x = x - network.offset[:, None, None]
+    if network.decorrelation is None:
+        return x
+    return np.tensordot(network.decorrelation.astype(np.float64), x, axes=1)
 
 
 def excitation(truth: GroundTruth, n: int, image: np.ndarray) -> float:
@@ -171,13 +176,15 @@ def reference_response(truth: GroundTruth, n: int, image: np.ndarray) -> float:
     return truth.gain[n] * drive ** truth.exponent[n] + truth.baseline[n]
 
 
-@pytest.mark.parametrize("pooling", [0.0, 1.5])
-def test_the_network_features_are_its_layers_pooled_as_asked(images, pooling):
-    """Unpooled (0) and pooled by the default: the features, offset included, equal a layer by
-    layer float64 computation blurred by the network's own pooling."""
+@pytest.mark.parametrize(("pooling", "whitening"), [(0.0, 0.0), (1.5, 0.0), (1.5, 1.0)])
+def test_the_network_features_are_its_layers_pooled_as_asked(images, pooling, whitening):
+    """Unpooled (0) and pooled by the default, decorrelated or not: the features, offset
+    included, equal a layer by layer float64 computation blurred by the network's own pooling
+    and multiplied by its decorrelation."""
     stimuli = np.random.default_rng(3).uniform(0, 255, size=(64, 36, 64))
-    network = RandomNetwork.draw(np.random.default_rng(2), stimuli, 6, (3, 4), pooling)
+    network = RandomNetwork.draw(np.random.default_rng(2), stimuli, 6, (3, 4), pooling, whitening)
     assert network.pooling == pooling
+    assert (network.decorrelation is None) == (whitening == 0)
     features = network.features(torch.from_numpy(images[:1].astype(np.float32) / 255 - 0.5))
     expected = network_features(network, images[0], pooling)
     np.testing.assert_allclose(features[0].numpy(), expected, rtol=1e-4, atol=1e-4)
@@ -335,9 +342,13 @@ def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds
     for a, b in zip(again.network.weights, truth.network.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert again.network.pooling == truth.network.pooling == KINDS.deep_pooling
-    # A network written before its pooling was a setting pooled by the default.
+    np.testing.assert_array_equal(again.network.decorrelation, truth.network.decorrelation)
+    # A network written before its pooling was a setting pooled by the default, one written
+    # before its decorrelation was does not decorrelate.
     (tmp_path / "copy" / "ground_truth" / "network" / "pooling.npy").unlink()
-    assert GroundTruth.load(tmp_path / "copy").network.pooling == READOUT_POOLING
+    (tmp_path / "copy" / "ground_truth" / "network" / "decorrelation.npy").unlink()
+    legacy_network = GroundTruth.load(tmp_path / "copy").network
+    assert legacy_network.pooling == READOUT_POOLING and legacy_network.decorrelation is None
     # A data set written before the later kinds: only the original fields.
     old = tmp_path / "old" / "ground_truth"
     old.mkdir(parents=True)
@@ -401,6 +412,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"deep_linearity_max": -0.1}, "deep_linearity_max"),
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"deep_pooling": -0.5}, "deep_pooling"),
+        ({"deep_whitening": 1.5}, "deep_whitening"),
         ({"deep_readout_channels": 0}, "deep_readout_channels must be a positive integer or"),
         ({"deep_readout_channels": 17}, r"at most deep_channels \(16\), got 17"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
