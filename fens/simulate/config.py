@@ -49,6 +49,8 @@ class SimulationConfig:
     # deep cell reads them (0: none; less blur, more independent features, see RandomNetwork)
     deep_whitening: float = 0.0  # exponent w of the decorrelation Sigma^(-w/2) of the
     # network's channels before deep cells read them (0: none; 1: white, see RandomNetwork)
+    deep_gabor_share_max: float = 0.0  # deep cells take a share U(0, this) of their drive
+    # from their Gabor filter, rectified: a classical linear receptive field (see GroundTruth)
     deep_linearity_max: float = 0.0  # deep cells keep a share U(0, this) of one rectified
     # readout (the network's analogue of simple-cell drive, see GroundTruth)
     surround_fraction: float = 0.0  # share with orientation-tuned surround suppression
@@ -93,6 +95,7 @@ class SimulationConfig:
             "deep_fraction",
             "deep_linearity_max",
             "deep_whitening",
+            "deep_gabor_share_max",
             "surround_fraction",
             "irregular_share_max",
         ):

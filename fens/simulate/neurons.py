@@ -83,6 +83,8 @@ class GroundTruth:
         a = sqrt(sum_k subunit_weight[n, k] * max(<s_nk, x>, 0)**2)   (subunit cell)
         a = (1 - linearity[n]) * |r| + linearity[n] * max(r[0], 0)         (deep cell)
             with r = sum_k deep_weight[n, :, k] @ phi(x)[:, deep_center[n, k]]
+        a <- (1 - gabor_share[n]) * a
+             + gabor_share[n] * gabor_scale[n] * max(<filters[n, 0], x>, 0)   (deep cell)
         a <- (1 - irregular_share[n]) * a
              + irregular_share[n] * sum_j irregular_weight[n, j] * |<q_nj, x>|
         drive = max(a, 0) / (1 + normalization_strength[n] * c / contrast_reference
@@ -99,7 +101,8 @@ class GroundTruth:
     :data:`SURROUND_RADIUS` envelope sds away, on its flanks and its ends
     (:meth:`surround_energy`). Simple cells use only the even filter (``filters[n, 0]``); the second is its quadrature partner
     (phase + pi/2). Subunit and deep cells keep a Gabor pair too, the one their surround is made
-    of; it is not their receptive field.
+    of; a deep cell with a ``gabor_share`` also takes that share of its drive from the even
+    filter, rectified: a classical linear receptive field beside its deep features.
 
     Attributes:
         cell_type: ``(N,)`` 'simple', 'complex', 'subunit' or 'deep'.
@@ -137,6 +140,10 @@ class GroundTruth:
         deep_weight: ``(N, 2, K, C)`` two readouts of the network's C channels at those
             points, whose energy drives a deep cell, as a quadrature pair drives a complex cell
             (the first one rectified, for its ``linearity`` share; 0 for other kinds).
+        gabor_share: ``(N,)`` a deep cell's share of drive from its even Gabor filter,
+            rectified (0 for other kinds and without it).
+        gabor_scale: ``(N,)`` the factor on that Gabor drive that gives it the sd of the deep
+            cell's own drive over the stimuli the population was drawn for (1 where unused).
         irregular_share: ``(N,)`` share of the drive from the irregular subunits (0: none).
         irregular_filters: ``(N, J, 36, 64)`` float32 irregular subunits (zero mean, unit
             norm; J = 0 without them).
@@ -172,6 +179,8 @@ class GroundTruth:
     subunit_weight: np.ndarray | None = None
     deep_center: np.ndarray | None = None
     deep_weight: np.ndarray | None = None
+    gabor_share: np.ndarray | None = None
+    gabor_scale: np.ndarray | None = None
     irregular_share: np.ndarray | None = None
     irregular_filters: np.ndarray | None = None
     irregular_weight: np.ndarray | None = None
@@ -191,6 +200,8 @@ class GroundTruth:
             "subunit_weight": np.zeros((n, 0)),
             "deep_center": self.center[:, None],
             "deep_weight": np.zeros((n, 2, 1, 0), np.float32),
+            "gabor_share": np.zeros(n),
+            "gabor_scale": np.ones(n),
             "irregular_share": np.zeros(n),
             "irregular_filters": np.zeros((n, 0, *self.filters.shape[2:]), np.float32),
             "irregular_weight": np.zeros((n, 0)),
@@ -299,7 +310,16 @@ class GroundTruth:
         pair = torch.einsum("bdkc,dykc->bdy", phi, w)  # (B, D, 2)
         energy = pair.pow(2).sum(-1).clamp_min(1e-12).sqrt()
         share = torch.as_tensor(self.linearity[deep], dtype=x.dtype, device=x.device)  # (D,)
-        return share * pair[..., 0].clamp_min(0) + (1 - share) * energy
+        a = share * pair[..., 0].clamp_min(0) + (1 - share) * energy
+        if not self.gabor_share[deep].any():
+            return a
+        even = torch.as_tensor(self.filters[deep, 0], dtype=x.dtype, device=x.device)
+        simple = (x.flatten(1) @ even.flatten(1).T).clamp_min(0)  # (B, D)
+        gabor = torch.as_tensor(
+            self.gabor_share[deep] * self.gabor_scale[deep], dtype=x.dtype, device=x.device
+        )
+        keep = torch.as_tensor(1 - self.gabor_share[deep], dtype=x.dtype, device=x.device)
+        return keep * a + gabor * simple
 
     def excitation(self, x: np.ndarray) -> np.ndarray:
         """``(B, N)`` each neuron's drive ``a`` before normalisation, for images ``(B, P)``
@@ -640,9 +660,35 @@ def add_later_kinds(
             energy = with_kinds.surround_energy(as_images(x, IMAGE_SHAPE)).numpy()
         reference[surround] = np.maximum(energy.mean(axis=0), 1e-6)
         with_kinds = replaced(with_kinds, surround_reference=reference)
+    if config.deep_gabor_share_max > 0 and deep.any():  # drawn only when asked
+        with_kinds = add_gabor_share(with_kinds, config.deep_gabor_share_max, rng, x)
     if config.irregular_share_max > 0:  # drawn last, as the deep cells' points
         with_kinds = add_irregular_subunits(with_kinds, config, rng, x)
     return with_kinds
+
+
+def add_gabor_share(
+    truth: GroundTruth, share_max: float, rng: np.random.Generator, x: np.ndarray
+) -> GroundTruth:
+    """Give every deep cell a share U(0, ``share_max``) of drive from its even Gabor filter,
+    rectified, scaled to the sd of its deep drive over the images ``x`` ``(B, 36 * 64)``
+    (scaled to -0.5..0.5), so that the share, not the filter's norm, sets the mix.
+
+    V1 neurons whose selectivity is far from a Gabor keep a classical receptive field, the
+    linear part that a spike-triggered average or an LN model recovers (Jones & Palmer 1987;
+    Rust, Schwartz, Movshon & Simoncelli 2005, whose complex and simple cells have both
+    linear and nonlinear subunits)."""
+    deep = np.flatnonzero(truth.cell_type == "deep")
+    with torch.no_grad():
+        own = truth.deep_excitation(as_images(x, truth.filters.shape[2:])).numpy()
+    simple = np.maximum(x @ truth.filters[deep, 0].reshape(deep.size, -1).T, 0.0)
+    scale = np.ones(truth.n_neurons)
+    scale[deep] = own.std(axis=0, dtype=np.float64) / np.maximum(
+        simple.std(axis=0, dtype=np.float64), 1e-12
+    )
+    share = np.zeros(truth.n_neurons)
+    share[deep] = rng.uniform(0.0, share_max, size=deep.size)
+    return replaced(truth, gabor_share=share, gabor_scale=scale)
 
 
 def sparse_readouts(deep_weight: np.ndarray, channels: int, rng: np.random.Generator) -> np.ndarray:

@@ -14,7 +14,13 @@ from scipy import ndimage, signal
 
 from fens.simulate import PRESETS, GroundTruth, SimulationConfig, gabor_bank, simulate
 from fens.simulate.filters import irregular_filters
-from fens.simulate.neurons import SURROUND_RADIUS, draw_population, gabor, replaced
+from fens.simulate.neurons import (
+    SURROUND_RADIUS,
+    add_gabor_share,
+    draw_population,
+    gabor,
+    replaced,
+)
 from fens.simulate.random_network import READOUT_POOLING, RandomNetwork, gaussian_kernel
 from fens.simulate.true_model import TrueModel
 
@@ -47,6 +53,7 @@ KINDS = dataclasses.replace(
     deep_linearity_max=0.8,
     deep_pooling=0.8,
     deep_whitening=0.5,
+    deep_gabor_share_max=0.7,
     deep_readout_channels=5,
     irregular_share_max=0.5,
 )
@@ -129,7 +136,10 @@ def own_excitation(truth: GroundTruth, n: int, x: np.ndarray) -> float:
             )
             pair += w @ at
         share = truth.linearity[n]
-        return float(share * max(pair[0], 0.0) + (1 - share) * np.linalg.norm(pair))
+        deep = share * max(pair[0], 0.0) + (1 - share) * np.linalg.norm(pair)
+        even = (truth.filters[n, 0].astype(np.float64) * x).sum()
+        mix = truth.gabor_share[n]
+        return float((1 - mix) * deep + mix * truth.gabor_scale[n] * max(even, 0.0))
     even, odd = (truth.filters[n].astype(np.float64) * x).sum(axis=(1, 2))
     share = truth.linearity[n]  # 1 for a simple cell
     return float(share * max(even, 0.0) + (1 - share) * np.hypot(even, odd))
@@ -211,6 +221,10 @@ def test_the_population_has_every_kind_in_its_shares(truth):
     linearity = truth.linearity[truth.cell_type == "complex"]
     assert 0 <= linearity.min() and linearity.max() <= 0.6 and linearity.std() > 0.1
     assert (truth.linearity[truth.cell_type == "simple"] == 1).all()
+    gabor_share = truth.gabor_share[truth.cell_type == "deep"]
+    assert 0 <= gabor_share.min() and gabor_share.max() <= 0.7 and gabor_share.std() > 0.1
+    assert not truth.gabor_share[truth.cell_type != "deep"].any()
+    assert (truth.gabor_scale[truth.cell_type != "deep"] == 1).all()
     deep_linearity = truth.linearity[truth.cell_type == "deep"]
     assert 0 <= deep_linearity.min() and deep_linearity.max() <= 0.8
     assert deep_linearity.std() > 0.1
@@ -375,6 +389,25 @@ def test_ground_truth_round_trips_and_old_data_sets_read_without_the_later_kinds
     assert legacy.network is None and not legacy.surround_strength.any()
     assert legacy.subunit_weight.shape == (150, 0) and legacy.deep_weight.shape == (150, 2, 1, 0)
     assert legacy.irregular_weight.shape == (150, 0) and not legacy.irregular_share.any()
+    assert not legacy.gabor_share.any() and (legacy.gabor_scale == 1).all()
+
+
+def test_a_deep_cells_gabor_drive_is_scaled_to_the_sd_of_its_deep_drive(truth):
+    """Over the images it is drawn for, the rectified Gabor drive times its scale has the sd of
+    the deep cell's drive from the network, so that the share alone sets the mix."""
+    x = np.random.default_rng(6).uniform(-0.5, 0.5, size=(300, 36 * 64)).astype(np.float32)
+    plain = replaced(truth, gabor_share=np.zeros(truth.n_neurons))
+    mixed = add_gabor_share(plain, 0.5, np.random.default_rng(7), x)
+    deep = np.flatnonzero(truth.cell_type == "deep")
+    with torch.no_grad():
+        own = plain.deep_excitation(torch.from_numpy(x.reshape(-1, 1, 36, 64))).numpy()
+    even = truth.filters[deep, 0].reshape(deep.size, -1).astype(np.float64)
+    gabor = mixed.gabor_scale[deep] * np.maximum(x.astype(np.float64) @ even.T, 0.0)
+    np.testing.assert_allclose(gabor.std(axis=0), own.std(axis=0), rtol=1e-4)
+    assert (
+        mixed.gabor_share[deep].max() <= 0.5
+        and not mixed.gabor_share[truth.cell_type != "deep"].any()
+    )
 
 
 def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_dataset, tmp_path):
@@ -413,6 +446,7 @@ def test_a_configuration_without_the_later_kinds_draws_what_it_drew_before(tiny_
         ({"deep_scatter": -1.0}, "deep_scatter"),
         ({"deep_pooling": -0.5}, "deep_pooling"),
         ({"deep_whitening": 1.5}, "deep_whitening"),
+        ({"deep_gabor_share_max": -0.2}, "deep_gabor_share_max"),
         ({"deep_readout_channels": 0}, "deep_readout_channels must be a positive integer or"),
         ({"deep_readout_channels": 17}, r"at most deep_channels \(16\), got 17"),
         ({"surround_strength_range": (2.0, 1.0)}, "surround_strength_range"),
