@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from fens.measures import corr, oracle_corr
 from fens.simulate import gabor_bank
 from fens.simulate.neurons import GroundTruth
-from fens.simulate.random_network import scaled
+from fens.simulate.random_network import channel_covariance, scaled
 from fens.simulate.stimuli import IMAGE_SHAPE, cut_patches
 
 
@@ -242,12 +242,10 @@ def participation_ratio(features: torch.Tensor | np.ndarray) -> float:
     covariance across images and positions (Gao et al. 2017, "A theory of multineuronal
     dimensionality"): C for C uncorrelated channels of equal variance, 1 when one direction
     holds all the variance."""
-    x = torch.as_tensor(features).double()
+    x = torch.as_tensor(features)
     if x.ndim != 4 or x.shape[1] < 1:
         raise ValueError(f"features must be (B, C, H, W) with C >= 1, got {tuple(x.shape)}")
-    x = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
-    x = x - x.mean(dim=0)
-    eigenvalues = torch.linalg.eigvalsh(x.T @ x / (len(x) - 1))
+    eigenvalues = torch.linalg.eigvalsh(channel_covariance(x))
     return float(eigenvalues.sum() ** 2 / (eigenvalues**2).sum())
 
 

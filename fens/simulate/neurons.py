@@ -315,11 +315,11 @@ class GroundTruth:
             return a
         even = torch.as_tensor(self.filters[deep, 0], dtype=x.dtype, device=x.device)
         simple = (x.flatten(1) @ even.flatten(1).T).clamp_min(0)  # (B, D)
-        gabor = torch.as_tensor(
-            self.gabor_share[deep] * self.gabor_scale[deep], dtype=x.dtype, device=x.device
+        mix, scale = (
+            torch.as_tensor(v[deep], dtype=x.dtype, device=x.device)
+            for v in (self.gabor_share, self.gabor_scale)
         )
-        keep = torch.as_tensor(1 - self.gabor_share[deep], dtype=x.dtype, device=x.device)
-        return keep * a + gabor * simple
+        return (1 - mix) * a + mix * scale * simple
 
     def excitation(self, x: np.ndarray) -> np.ndarray:
         """``(B, N)`` each neuron's drive ``a`` before normalisation, for images ``(B, P)``

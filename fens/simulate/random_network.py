@@ -185,6 +185,14 @@ def _channels(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(values, dtype=like.dtype, device=like.device)[None, :, None, None]
 
 
+def channel_covariance(features: torch.Tensor) -> torch.Tensor:
+    """``(C, C)`` float64 covariance of the channels of ``features`` ``(B, C, H, W)`` over
+    images and positions pooled."""
+    x = features.double().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+    x = x - x.mean(dim=0)
+    return x.T @ x / (len(x) - 1)
+
+
 def decorrelating_matrix(features: torch.Tensor, whitening: float) -> np.ndarray:
     """``Sigma^(-whitening / 2)`` for ``Sigma`` the covariance of the channels of ``features``
     ``(B, C, H, W)`` over images and positions (computed in float64), scaled so that the
@@ -193,9 +201,7 @@ def decorrelating_matrix(features: torch.Tensor, whitening: float) -> np.ndarray
     ``whitening`` 1 makes the channels white over these features; eigenvalues below 1e-9 of
     the largest are raised to it, so that a direction the features never take stays bounded.
     """
-    x = features.double().permute(0, 2, 3, 1).reshape(-1, features.shape[1])
-    x = x - x.mean(dim=0)
-    eigenvalues, vectors = torch.linalg.eigh(x.T @ x / (len(x) - 1))
+    eigenvalues, vectors = torch.linalg.eigh(channel_covariance(features))
     eigenvalues = eigenvalues.clamp_min(1e-9 * eigenvalues.max())
     decorrelated = eigenvalues ** (1 - whitening)  # the variances after the transform
     scale = torch.sqrt(eigenvalues.sum() / decorrelated.sum())
