@@ -3,6 +3,7 @@ every one runs top to bottom, every graded cell named by its first line."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import nbformat
@@ -21,6 +22,10 @@ from tests.course.conftest import (
 )
 
 CHAPTERS = chapters()
+# Random draws that change from one run to the next: an unseeded generator, numpy's global
+# state, a torch draw before the cell seeds torch (checked below on the text of test cells).
+UNSEEDED = re.compile(r"default_rng\(\s*\)|np\.random\.(?!default_rng\b|seed\b)\w+\(")
+TORCH_DRAW = re.compile(r"torch\.(rand\w*|randint|randperm|normal|bernoulli|multinomial)\(")
 EXERCISES = REPO / "exercises"
 # What a cell of the blank release may raise, by kind: the stub's and the visible asserts'.
 ANSWER_ERRORS = {"NotImplementedError"}
@@ -113,3 +118,20 @@ def test_grade_ids_are_unique_across_the_course():
         if "grade_id" in nbgrader_meta(cell)
     )
     assert not [g for g, n in ids.items() if n > 1]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_test_cells_draw_the_same_cases_at_every_run(chapter):
+    """A test cell's random cases come from seeded generators, so that grading the same
+    submission twice (a regrade, a second instructor) gives the same points."""
+    for cell in source_notebook(chapter).cells:
+        if not is_test(cell):
+            continue
+        name = nbgrader_meta(cell)["grade_id"]
+        unseeded = UNSEEDED.findall(cell.source)
+        assert not unseeded, f"{chapter}: {name} draws from {unseeded}: seed it"
+        seeded_at = cell.source.find("torch.manual_seed(")
+        draw = TORCH_DRAW.search(cell.source)
+        assert draw is None or -1 < seeded_at < draw.start(), (
+            f"{chapter}: {name} calls {draw.group(0)} before torch.manual_seed"
+        )
