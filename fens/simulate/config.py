@@ -59,6 +59,9 @@ class SimulationConfig:
     # private irregular subunits (random band-pass textures, see GroundTruth)
     irregular_subunits: int = 2  # irregular subunits per neuron
     spatial_frequency_range: tuple[float, float] = (0.04, 0.15)  # cycles/pixel, log-uniform
+    envelope_periods_range: tuple[float, float] = (0.25, 0.5)  # Gabor envelope sd across the
+    # bars, in carrier periods (uniform): more periods, more subfields, a larger receptive field
+    envelope_max_px: float = 8.0  # largest envelope sd (pixels); the smallest is 1.5
     contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
     # halves the drive of a neuron with normalisation strength 1
     # --- retinotopy -------------------------------------------------------------------------
@@ -146,7 +149,13 @@ class SimulationConfig:
             "shared_gain_sd",
         ):
             check_number(name, getattr(self, name), minimum=0)
-        for name in ("spatial_frequency_range", "depth_range_um", "surround_strength_range"):
+        check_number("envelope_max_px", self.envelope_max_px, minimum=1.5)
+        for name in (
+            "spatial_frequency_range",
+            "envelope_periods_range",
+            "depth_range_um",
+            "surround_strength_range",
+        ):
             low, high = getattr(self, name)
             check_number(f"{name}[0]", low, minimum=0)
             check_number(f"{name}[1]", high, minimum=low)

@@ -514,8 +514,9 @@ def draw_population(
     log_f = np.log(config.spatial_frequency_range)
     spatial_frequency = np.exp(rng.uniform(*log_f, size=n))
     phase = rng.uniform(0.0, 2 * np.pi, size=n)
-    # Envelope sd across the bars: 0.25..0.5 carrier periods, 1.5..8 pixels.
-    size = np.clip(rng.uniform(0.25, 0.5, size=n) / spatial_frequency, 1.5, 8.0)
+    # Envelope sd across the bars, in carrier periods (0.25..0.5 by default) and 1.5..8 pixels.
+    periods = rng.uniform(*config.envelope_periods_range, size=n)
+    size = np.clip(periods / spatial_frequency, 1.5, config.envelope_max_px)
     aspect = rng.uniform(0.5, 1.0, size=n)
     exponent = np.clip(rng.normal(config.exponent_mean, config.exponent_sd, size=n), 1.1, 2.0)
     normalized = rng.random(n) < config.normalized_fraction

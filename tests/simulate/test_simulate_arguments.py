@@ -27,6 +27,11 @@ from fens.simulate.stimuli import cut_patches
             {"depth_range_um": (400.0, 200.0)},
             "depth_range_um[1] must be a number >= 400, got 200.0",
         ),
+        (
+            {"envelope_periods_range": (0.5, 0.25)},
+            "envelope_periods_range[1] must be a number >= 0.5, got 0.25",
+        ),
+        ({"envelope_max_px": 1.0}, "envelope_max_px must be a number >= 1.5, got 1.0"),
         ({"animal_id": 0}, "animal_id must be non-zero"),
         ({"n_test_images": 10, "n_test_trials": 15}, "n_test_trials must allow >= 2 repeats"),
     ],

@@ -1,10 +1,12 @@
 """Model neurons: filters, the vectorised mean response, retinotopy."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from fens.simulate import PRESETS, GroundTruth
-from fens.simulate.neurons import gabor
+from fens.simulate.neurons import draw_population, gabor
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +116,19 @@ def test_population_shares_match_the_configuration(truth):
     ):
         assert abs(share - expected) < 3 * np.sqrt(expected * (1 - expected) / n)
     assert truth.filters.shape == (n, 2, 36, 64) and truth.filters.dtype == np.float32
+
+
+@pytest.mark.parametrize(("periods", "largest"), [((0.25, 0.5), 8.0), ((0.6, 1.0), 12.0)])
+def test_envelopes_span_the_periods_and_sizes_asked_for(periods, largest):
+    """Envelope sd = U(periods) carrier periods, clipped to 1.5..envelope_max_px pixels."""
+    config = dataclasses.replace(
+        PRESETS["tiny"], n_neurons=400, envelope_periods_range=periods, envelope_max_px=largest
+    )
+    stimuli = np.random.default_rng(1).uniform(0, 255, size=(8, 36, 64))
+    truth, _, _ = draw_population(config, np.random.default_rng(0), stimuli)
+    assert truth.size.min() >= 1.5 and truth.size.max() <= largest
+    assert truth.size.max() > largest - 0.5  # low frequencies reach the largest size
+    free = (truth.size > 1.5) & (truth.size < largest)
+    cycles = truth.size[free] * truth.spatial_frequency[free]
+    assert free.sum() > 100 and periods[0] - 1e-9 <= cycles.min() < periods[0] + 0.05
+    assert periods[1] - 0.05 < cycles.max() <= periods[1] + 1e-9
