@@ -514,7 +514,8 @@ def draw_population(
     log_f = np.log(config.spatial_frequency_range)
     spatial_frequency = np.exp(rng.uniform(*log_f, size=n))
     phase = rng.uniform(0.0, 2 * np.pi, size=n)
-    # Envelope sd across the bars, in carrier periods (0.25..0.5 by default) and 1.5..8 pixels.
+    # Envelope sd across the bars: U(envelope_periods_range) carrier periods, clipped to
+    # 1.5..envelope_max_px pixels.
     periods = rng.uniform(*config.envelope_periods_range, size=n)
     size = np.clip(periods / spatial_frequency, 1.5, config.envelope_max_px)
     aspect = rng.uniform(0.5, 1.0, size=n)
