@@ -22,6 +22,7 @@ fraction of oracle about 0.75. The ``full`` preset is tuned to sit in that regim
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ from tqdm.auto import tqdm
 
 from fens.measures import corr, oracle_corr
 from fens.simulate import gabor_bank
-from fens.simulate.neurons import GroundTruth
+from fens.simulate.config import SimulationConfig
+from fens.simulate.neurons import GROUND_TRUTH_DIR, GroundTruth
 from fens.simulate.random_network import channel_covariance, scaled
 from fens.simulate.stimuli import IMAGE_SHAPE, cut_patches
 
@@ -166,13 +168,14 @@ def linear_fit_to_truth(
     alphas: np.ndarray | None = None,
     seed: int = 0,
     progress: bool = False,
+    spectral_tilt: float = 0.0,
 ) -> np.ndarray:
     """Per neuron, how well the best linear function of the pixels follows its noise-free
     mean response: the correlation, on held-out natural patches, between the truth and a ridge
     regression from pixels fitted to the truth itself.
 
     ``n_patches`` fresh patches (:func:`fens.simulate.stimuli.cut_patches`, seeded by
-    ``seed``) are split 70 / 15 / 15 into fitting, choosing each neuron's penalty (from
+    ``seed``, with the data set's ``spectral_tilt``) are split 70 / 15 / 15 into fitting, choosing each neuron's penalty (from
     ``alphas``, default 8 values from 1e-5 to 1e-1, relative as in :func:`ridge_predictions`)
     and measuring. No trial noise enters, so what is left is the neuron's nonlinearity (and
     what ``n_patches`` cannot pin down: the value rises slowly with it, by about 0.03 from
@@ -182,7 +185,8 @@ def linear_fit_to_truth(
         ``(N,)`` correlations.
     """
     alphas = np.logspace(-5, -1, 8) if alphas is None else np.asarray(alphas, dtype=np.float64)
-    images = cut_patches(n_patches, np.random.default_rng(seed), progress=progress).images
+    rng = np.random.default_rng(seed)
+    images = cut_patches(n_patches, rng, progress=progress, spectral_tilt=spectral_tilt).images
     responses = truth.mean_response(images, batch_size=256, progress=progress).astype(np.float64)
     fit, select = int(0.7 * n_patches), int(0.85 * n_patches)
     x = standardized_pixels(images[:fit], images[fit:select], images[select:])
@@ -206,8 +210,18 @@ def linear_ceiling(
         ``(N,)`` correlations.
     """
     truth = GroundTruth.load(folder)
-    fit = linear_fit_to_truth(truth, n_patches, seed=seed, progress=progress)
+    tilt = simulated_config(folder).spectral_tilt
+    fit = linear_fit_to_truth(truth, n_patches, seed=seed, progress=progress, spectral_tilt=tilt)
     return fit * noise_ceiling(folder)
+
+
+def simulated_config(folder: str | Path) -> SimulationConfig:
+    """The :class:`SimulationConfig` a simulated data set was written with (its
+    ``ground_truth/simulation.json``); fields added since then take their defaults."""
+    path = Path(folder) / GROUND_TRUTH_DIR / "simulation.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {folder} is not a simulated data set")
+    return SimulationConfig.from_dict(json.loads(path.read_text())["config"])
 
 
 def calibration_summary(folder: str | Path, progress: bool = False) -> dict[str, float]:

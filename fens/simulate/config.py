@@ -62,6 +62,8 @@ class SimulationConfig:
     envelope_periods_range: tuple[float, float] = (0.25, 0.5)  # Gabor envelope sd across the
     # bars, in carrier periods (uniform): more periods, more subfields, a larger receptive field
     envelope_max_px: float = 8.0  # largest envelope sd (pixels); the smallest is 1.5
+    spectral_tilt: float = 0.0  # the image patches' amplitude spectra times f^this (0: as
+    # cut, power falling as f^-2.75; 0.375: f^-2, as in natural images; see tilt_spectrum)
     contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
     # halves the drive of a neuron with normalisation strength 1
     # --- retinotopy -------------------------------------------------------------------------
@@ -147,6 +149,7 @@ class SimulationConfig:
             "deep_pooling",
             "private_gain_sd",
             "shared_gain_sd",
+            "spectral_tilt",
         ):
             check_number(name, getattr(self, name), minimum=0)
         check_number("envelope_max_px", self.envelope_max_px, minimum=1.5)

@@ -158,7 +158,9 @@ def simulate(
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     rng_stimuli, rng_neurons, rng_design, rng_behavior, rng_noise, rng_kinds = streams
     n_images = config.n_train + config.n_validation + config.n_test_images
-    patches = cut_patches(n_images, rng_stimuli, progress=progress)
+    patches = cut_patches(
+        n_images, rng_stimuli, progress=progress, spectral_tilt=config.spectral_tilt
+    )
     truth, positions, mean = draw_population(
         config, rng_neurons, patches.images, progress=progress, rng_kinds=rng_kinds
     )
