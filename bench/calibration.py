@@ -17,7 +17,8 @@ For a data set folder written by ``fens simulate`` (or for a configuration simul
   their products, for a core that learned the deep cells' features exactly;
 
 (:mod:`fens.simulate.calibration`) and each proxy as a fraction of the oracle; then the
-participation ratio of the random network's features (how many independent features deep
+exponent of the training images' power spectrum (about -2 for natural images,
+:func:`~fens.simulate.stimuli.spectrum_exponent`) and the participation ratio of the random network's features (how many independent features deep
 cells read, :func:`~fens.simulate.calibration.network_dimensionality`). On the ``full``
 preset before its later kinds of neuron, these proxies sat beside the trained models as
 LN 1.25 x ``ridge_pixels``, SOTA LN 1.34 x ``ridge_gabor_linear``, SOTA CNN 1.01 x
@@ -41,10 +42,12 @@ from fens.simulate.calibration import (
     feature_proxy,
     jackknife_oracle,
     linear_ceiling,
+    load_tier,
     network_dimensionality,
     noise_ceiling,
     ridge_proxy,
 )
+from fens.simulate.stimuli import spectrum_exponent
 
 
 def proxy_table(folder: Path, linear_patches: int = 10_000) -> dict[str, dict[str, float]]:
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     if args.simulate is not None:
-        config = SimulationConfig(**json.loads(args.simulate))
+        config = SimulationConfig.from_dict(json.loads(args.simulate))
         simulate(args.data, config, seed=args.seed, progress=False, overwrite=True)
         print(f"simulated {config!r} (seed {args.seed}) in {time.perf_counter() - start:.0f} s")
     table = proxy_table(args.data, args.linear_patches)
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, row in table.items():
         values = "".join(f"{row[c]:9.3f}" for c in columns)
         print(f"{name:22s}{values}  {row['all'] / oracle:9.2f}")
+    images = load_tier(args.data, "train", keys=("images",))["images"][:, 0]
+    print(f"training images: power spectrum ~ f^{spectrum_exponent(images):.2f}")
     dimensionality = network_dimensionality(GroundTruth.load(args.data))
     print(f"deep cells' features: participation ratio {dimensionality:.1f}")
     print(f"{time.perf_counter() - start:.0f} s")

@@ -63,7 +63,7 @@ class SimulationConfig:
     # bars, in carrier periods (uniform): more periods, more subfields, a larger receptive field
     envelope_max_px: float = 8.0  # largest envelope sd (pixels); the smallest is 1.5
     spectral_tilt: float = 0.0  # the image patches' amplitude spectra times f^this (0: as
-    # cut, power falling as f^-2.75; 0.375: f^-2, as in natural images; see tilt_spectrum)
+    # cut, power falling about as f^-2.7; 0.5: near f^-2, as natural images; tilt_spectrum)
     contrast_reference: float = 0.1  # local RMS contrast (0..1 intensity) where normalisation
     # halves the drive of a neuron with normalisation strength 1
     # --- retinotopy -------------------------------------------------------------------------

@@ -161,12 +161,12 @@ def tilt_spectrum(image: np.ndarray, exponent: float) -> np.ndarray:
     the clipping to 0..255, which takes a few percent of the contrast of the most contrasted
     patches).
 
-    Natural photographs have a power spectrum close to ``f ** -2`` (Field 1987; van der Schaaf
-    and van Hateren 1996: exponents of 1.88 +- 0.43 over 276 images). The scikit-image
-    photographs are small, so most patches are averaged down little from their native
-    resolution and keep its blur: their mean power spectrum falls as ``f ** -2.75``
-    (``bench/README.md``), where the real stimuli, ImageNet photographs averaged down several
-    times, are near natural. A tilt of 0.375 restores ``f ** -2``. The image is mirrored on
+    Natural photographs have power spectra close to ``f ** -2`` (Field 1987; van der Schaaf
+    and van Hateren 1996). The scikit-image photographs are small, so most patches are averaged
+    down little from their native resolution and keep its blur: their power falls faster,
+    about as ``f ** -2.7`` (:func:`spectrum_exponent`; ``bench/README.md``, "The stimuli's
+    spectrum"), where the real stimuli, ImageNet photographs averaged down several times, are
+    near natural. A tilt of 0.5 brings them near ``f ** -1.9``. The image is mirrored on
     every side before the Fourier transform, so that its edges do not ring.
 
     Args:
@@ -186,3 +186,28 @@ def tilt_spectrum(image: np.ndarray, exponent: float) -> np.ndarray:
     tilted = np.fft.irfft2(spectrum, s=mirrored.shape)[: image.shape[0], : image.shape[1]]
     tilted *= image.std() / max(tilted.std(), 1e-12)
     return np.clip(np.round(tilted + image.mean()), 0, 255).astype(np.float32)
+
+
+def spectrum_exponent(images: np.ndarray, band: tuple[float, float] = (0.03, 0.45)) -> float:
+    """The exponent ``a`` of the images' mean power spectrum, ``power ~ f ** a``: the slope of a
+    straight line through log power against log frequency over ``band`` (cycles/pixel), each
+    image's mean removed and a Hann window applied (so that its edges add no power).
+    About -2 for natural photographs (:func:`tilt_spectrum`).
+
+    Args:
+        images: ``(n, height, width)`` pixel intensities.
+        band: the frequencies fitted, in cycles/pixel.
+
+    Returns:
+        The exponent (negative: power falls with frequency).
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or min(images.shape[1:]) < 8:
+        raise ValueError(f"images must be (n, height, width) with sides >= 8, got {images.shape}")
+    height, width = images.shape[1:]
+    window = np.outer(np.hanning(height), np.hanning(width))
+    centred = images - images.mean(axis=(1, 2), keepdims=True)
+    power = (np.abs(np.fft.fft2(centred * window)) ** 2).mean(axis=0)
+    frequency = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :])
+    fitted = (frequency > band[0]) & (frequency < band[1])
+    return float(np.polyfit(np.log(frequency[fitted]), np.log(power[fitted]), 1)[0])

@@ -8,7 +8,7 @@ import pytest
 
 from fens.simulate import SimulationConfig
 from fens.simulate.calibration import simulated_config
-from fens.simulate.stimuli import cut_patches, tilt_spectrum
+from fens.simulate.stimuli import cut_patches, spectrum_exponent, tilt_spectrum
 
 
 def cosine_amplitudes(image: np.ndarray, waves: list[np.ndarray]) -> np.ndarray:
@@ -71,3 +71,21 @@ def test_a_data_set_remembers_its_configuration(tiny_dataset, tmp_path):
     assert simulated_config(tiny_dataset).spectral_tilt == 0.0
     with pytest.raises(FileNotFoundError, match="is not a simulated data set"):
         simulated_config(tmp_path)
+
+
+@pytest.mark.parametrize("exponent", [-1.5, -2.0, -3.0])
+def test_spectrum_exponent_recovers_a_power_law(exponent):
+    # Noise with power f ** exponent on a large grid, cut into 36 x 64 pieces (whose edges,
+    # like a photograph's patches, do not wrap around).
+    rng = np.random.default_rng(0)
+    f = np.hypot(np.fft.fftfreq(360)[:, None], np.fft.fftfreq(640)[None, :])
+    f[0, 0] = 1.0
+    amplitude = f ** (exponent / 2) * np.exp(2j * np.pi * rng.random(f.shape))
+    field = np.fft.ifft2(amplitude).real
+    pieces = field.reshape(10, 36, 10, 64).transpose(0, 2, 1, 3).reshape(100, 36, 64)
+    assert spectrum_exponent(pieces) == pytest.approx(exponent, abs=0.15)
+
+
+def test_spectrum_exponent_refuses_a_single_image():
+    with pytest.raises(ValueError, match=re.escape("got (36, 64)")):
+        spectrum_exponent(np.zeros((36, 64)))
