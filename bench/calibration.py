@@ -46,6 +46,7 @@ from fens.simulate.calibration import (
     network_dimensionality,
     noise_ceiling,
     ridge_proxy,
+    simulated_config,
 )
 from fens.simulate.stimuli import spectrum_exponent
 
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:22s}{values}  {row['all'] / oracle:9.2f}")
     images = load_tier(args.data, "train", keys=("images",))["images"][:, 0]
     print(f"training images: power spectrum ~ f^{spectrum_exponent(images):.2f}")
-    dimensionality = network_dimensionality(GroundTruth.load(args.data))
+    dimensionality = network_dimensionality(
+        GroundTruth.load(args.data), spectral_tilt=simulated_config(args.data).spectral_tilt
+    )
     print(f"deep cells' features: participation ratio {dimensionality:.1f}")
     print(f"{time.perf_counter() - start:.0f} s")
     if args.json:

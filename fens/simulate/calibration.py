@@ -263,12 +263,16 @@ def participation_ratio(features: torch.Tensor | np.ndarray) -> float:
     return float(eigenvalues.sum() ** 2 / (eigenvalues**2).sum())
 
 
-def network_dimensionality(truth: GroundTruth, n_patches: int = 300, seed: int = 0) -> float:
+def network_dimensionality(
+    truth: GroundTruth, n_patches: int = 300, seed: int = 0, spectral_tilt: float = 0.0
+) -> float:
     """:func:`participation_ratio` of the random network's features (what deep cells read) on
-    ``n_patches`` fresh natural patches; 0 for a population without deep cells."""
+    ``n_patches`` fresh natural patches (with the data set's ``spectral_tilt``); 0 for a
+    population without deep cells."""
     if truth.network is None:
         return 0.0
-    images = cut_patches(n_patches, np.random.default_rng(seed)).images
+    rng = np.random.default_rng(seed)
+    images = cut_patches(n_patches, rng, spectral_tilt=spectral_tilt).images
     with torch.no_grad():
         return participation_ratio(truth.network.features(torch.from_numpy(scaled(images))))
 

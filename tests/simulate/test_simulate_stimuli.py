@@ -2,12 +2,13 @@
 data set remembering it for the calibration's fresh patches."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from fens.simulate import SimulationConfig
-from fens.simulate.calibration import simulated_config
+from fens.simulate import PRESETS, SimulationConfig, simulate
+from fens.simulate.calibration import load_tier, simulated_config
 from fens.simulate.stimuli import cut_patches, spectrum_exponent, tilt_spectrum
 
 
@@ -89,3 +90,14 @@ def test_spectrum_exponent_recovers_a_power_law(exponent):
 def test_spectrum_exponent_refuses_a_single_image():
     with pytest.raises(ValueError, match=re.escape("got (36, 64)")):
         spectrum_exponent(np.zeros((36, 64)))
+
+
+def test_a_tilted_data_set_shows_the_tilted_images(tiny_dataset, tmp_path):
+    config = replace(PRESETS["tiny"], n_neurons=5, spectral_tilt=0.5)  # tiny's images, tilted
+    tilted = simulate(tmp_path / "tilted", config, progress=False)
+    assert simulated_config(tilted).spectral_tilt == 0.5
+    before, after = (
+        spectrum_exponent(load_tier(folder, "train", keys=("images",))["images"][:, 0])
+        for folder in (tiny_dataset, tilted)
+    )
+    assert after - before == pytest.approx(0.8, abs=0.2)  # the tilt's 1.0 less the clipping
