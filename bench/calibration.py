@@ -18,8 +18,9 @@ For a data set folder written by ``fens simulate`` (or for a configuration simul
 
 (:mod:`fens.simulate.calibration`) and each proxy as a fraction of the oracle; then the
 exponent of the training images' power spectrum (about -2 for natural images,
-:func:`~fens.simulate.stimuli.spectrum_exponent`) and the participation ratio of the random network's features (how many independent features deep
-cells read, :func:`~fens.simulate.calibration.network_dimensionality`). On the ``full``
+:func:`~fens.simulate.stimuli.spectrum_exponent`) and the participation ratio of the random
+network's features (how many independent features deep cells read,
+:func:`~fens.simulate.calibration.network_dimensionality`). On the ``full``
 preset before its later kinds of neuron, these proxies sat beside the trained models as
 LN 1.25 x ``ridge_pixels``, SOTA LN 1.34 x ``ridge_gabor_linear``, SOTA CNN 1.01 x
 ``ridge_gabor`` (``bench/README.md``, "Calibration").

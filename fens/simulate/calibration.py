@@ -175,9 +175,10 @@ def linear_fit_to_truth(
     regression from pixels fitted to the truth itself.
 
     ``n_patches`` fresh patches (:func:`fens.simulate.stimuli.cut_patches`, seeded by
-    ``seed``, with the data set's ``spectral_tilt``) are split 70 / 15 / 15 into fitting, choosing each neuron's penalty (from
-    ``alphas``, default 8 values from 1e-5 to 1e-1, relative as in :func:`ridge_predictions`)
-    and measuring. No trial noise enters, so what is left is the neuron's nonlinearity (and
+    ``seed`` and tilted by ``spectral_tilt``, which :func:`linear_ceiling` takes from the data
+    set) are split 70 / 15 / 15 into fitting, choosing each neuron's penalty (from ``alphas``,
+    default 8 values from 1e-5 to 1e-1, relative as in :func:`ridge_predictions`) and
+    measuring. No trial noise enters, so what is left is the neuron's nonlinearity (and
     what ``n_patches`` cannot pin down: the value rises slowly with it, by about 0.03 from
     3,000 to 20,000 patches on the calibration candidates, ``bench/README.md``).
 

@@ -157,9 +157,8 @@ def cut_patches(
 
 def tilt_spectrum(image: np.ndarray, exponent: float) -> np.ndarray:
     """Multiply an image's amplitude spectrum by ``f ** exponent`` (``f`` the spatial
-    frequency), keeping its mean and its pixel standard deviation (up to
-    the clipping to 0..255, which takes a few percent of the contrast of the most contrasted
-    patches).
+    frequency), keeping its mean and its pixel standard deviation (up to the clipping to
+    0..255, which takes a few percent of the contrast of the most contrasted patches).
 
     Natural photographs have power spectra close to ``f ** -2`` (Field 1987; van der Schaaf
     and van Hateren 1996). The scikit-image photographs are small, so most patches are averaged
