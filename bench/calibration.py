@@ -47,9 +47,9 @@ from fens.simulate.calibration import (
     network_dimensionality,
     noise_ceiling,
     ridge_proxy,
-    simulated_config,
 )
 from fens.simulate.stimuli import spectrum_exponent
+from fens.simulate.writer import simulated_config
 
 
 def proxy_table(folder: Path, linear_patches: int = 10_000) -> dict[str, dict[str, float]]:

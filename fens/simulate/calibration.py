@@ -22,7 +22,6 @@ fraction of oracle about 0.75. The ``full`` preset is tuned to sit in that regim
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +30,10 @@ from tqdm.auto import tqdm
 
 from fens.measures import corr, oracle_corr
 from fens.simulate import gabor_bank
-from fens.simulate.config import SimulationConfig
-from fens.simulate.neurons import GROUND_TRUTH_DIR, GroundTruth
+from fens.simulate.neurons import GroundTruth
 from fens.simulate.random_network import channel_covariance, scaled
 from fens.simulate.stimuli import IMAGE_SHAPE, cut_patches
+from fens.simulate.writer import simulated_config
 
 
 def load_tier(
@@ -214,15 +213,6 @@ def linear_ceiling(
     tilt = simulated_config(folder).spectral_tilt
     fit = linear_fit_to_truth(truth, n_patches, seed=seed, progress=progress, spectral_tilt=tilt)
     return fit * noise_ceiling(folder)
-
-
-def simulated_config(folder: str | Path) -> SimulationConfig:
-    """The :class:`SimulationConfig` a simulated data set was written with (its
-    ``ground_truth/simulation.json``); fields added since then take their defaults."""
-    path = Path(folder) / GROUND_TRUTH_DIR / "simulation.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: {folder} is not a simulated data set")
-    return SimulationConfig.from_dict(json.loads(path.read_text())["config"])
 
 
 def calibration_summary(folder: str | Path, progress: bool = False) -> dict[str, float]:

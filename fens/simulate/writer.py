@@ -31,6 +31,10 @@ from fens.simulate.responses import noisy_responses, shared_gain, simulate_behav
 from fens.simulate.stimuli import cut_patches
 from fens.utility.checks import check_int
 
+#: What a simulated data set was written with (preset, seed, configuration), in its
+#: ``ground_truth`` folder.
+SIMULATION_FILE = "simulation.json"
+
 DATA_KEYS = ("images", "responses", "behavior", "pupil_center")
 STATISTICS = ("mean", "std", "min", "max", "median")
 
@@ -223,7 +227,7 @@ def simulate(
             "config": config.to_dict(),
             "fens_version": fens.__version__,
         }
-        (staging / GROUND_TRUTH_DIR / "simulation.json").write_text(json.dumps(summary, indent=2))
+        (staging / GROUND_TRUTH_DIR / SIMULATION_FILE).write_text(json.dumps(summary, indent=2))
         _check_target(out, overwrite)  # again: something may have appeared meanwhile
         if out.exists():
             shutil.rmtree(out)
@@ -237,3 +241,12 @@ def simulate(
             f"{time.perf_counter() - start:.1f} s -> {out}"
         )
     return out
+
+
+def simulated_config(folder: str | Path) -> SimulationConfig:
+    """The :class:`SimulationConfig` a simulated data set was written with (its
+    ``ground_truth/simulation.json``); fields added since then take their defaults."""
+    path = Path(folder) / GROUND_TRUTH_DIR / SIMULATION_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {folder} is not a simulated data set")
+    return SimulationConfig.from_dict(json.loads(path.read_text())["config"])

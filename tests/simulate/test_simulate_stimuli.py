@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from fens.simulate import PRESETS, SimulationConfig, simulate
-from fens.simulate.calibration import load_tier, simulated_config
+from fens.simulate.calibration import load_tier
 from fens.simulate.stimuli import cut_patches, spectrum_exponent, tilt_spectrum
+from fens.simulate.writer import simulated_config
 
 
 def cosine_amplitudes(image: np.ndarray, waves: list[np.ndarray]) -> np.ndarray:
@@ -21,7 +22,7 @@ def cosine_amplitudes(image: np.ndarray, waves: list[np.ndarray]) -> np.ndarray:
 def test_tilt_scales_each_frequency_by_its_power_law():
     # Two cosines that are whole waves of the mirrored image (cosine-transform bases), at
     # 3/128 and 12/128 cycles/pixel: a tilt e multiplies their amplitude ratio by 4 ** e.
-    y, x = np.mgrid[0:36, 0:64] + 0.5
+    x = np.mgrid[0:36, 0:64][1] + 0.5
     low, high = np.cos(np.pi * 3 * x / 64), np.cos(np.pi * 12 * x / 64)
     image = 128 + 30 * low + 30 * high
     for exponent in (0.25, 0.5, 1.0):
