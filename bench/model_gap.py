@@ -1,18 +1,21 @@
-"""Where does one model lose to another? Two checkpoints compared neuron by neuron, by the truth.
+"""Where does one model lose to another? Checkpoints compared neuron by neuron, by the truth.
 
-Loads two checkpoints of ``fens train`` (or shipped ones) trained on the same simulated data set,
-each on the neurons it was trained on (all of them, or the ``--neuron-n`` draw of ``fens
-train``), and compares their single-trial test correlations on the neurons both predict. The
-neurons are grouped by what the simulator built into them (:class:`fens.simulate.GroundTruth`):
-cell type (weakly responsive neurons as ``weak``), and, among the responsive ones, quartiles of
-spatial frequency (cycles/pixel), Gabor envelope sd (pixels) and jackknife oracle. Per group it
-prints the mean oracle, each model's mean correlation and fraction of the oracle (ratio of the
-means) and the ratio of the two models' means: the groups where the ratio is lowest are where the
-first model runs short.
+Loads two or more checkpoints of ``fens train`` (or shipped ones) trained on the same simulated
+data set, each on the neurons it was trained on (all of them, or the ``--neuron-n`` draw of
+``fens train``), and compares their single-trial test correlations on the neurons all of them
+predict. The neurons are grouped by what the simulator built into them
+(:class:`fens.simulate.GroundTruth`): cell type (weakly responsive neurons as ``weak``), and,
+among the responsive ones, quartiles of spatial frequency (cycles/pixel), Gabor envelope sd
+(pixels) and jackknife oracle. Per group it prints the mean oracle and, per model, the mean
+correlation, the fraction of the oracle (ratio of the means) and the ratio of its mean to the
+last model's (the reference): the groups where that ratio is lowest are where a model runs
+short.
 
+    fens train --model ln --data D --seed 1 --out ln.pt
     fens train --model cnn --data D --seed 1 --neuron-n 1000 --out cnn.pt
     fens train --model sota_cnn --data D --seed 1 --out sota_cnn.pt
-    python bench/model_gap.py --data D --checkpoint cnn.pt --checkpoint sota_cnn.pt
+    python bench/model_gap.py --data D --checkpoint ln.pt --checkpoint cnn.pt \\
+        --checkpoint sota_cnn.pt
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def checkpoint_correlations(
     return np.asarray(loaders["test"].dataset.neuron_idx), correlations
 
 
+def positions(neurons: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of ``wanted`` (neuron indices) is in ``neurons`` (any order)."""
+    where = {int(n): i for i, n in enumerate(neurons)}
+    return np.array([where[int(n)] for n in wanted], dtype=np.int64)
+
+
 def quartile_labels(values: np.ndarray, digits: int = 3) -> tuple[np.ndarray, list[str]]:
     """``(n,)`` labels ``'low-high'`` of the quartile of ``values`` each value falls in, and
     the four labels from the lowest quartile up."""
@@ -66,31 +75,39 @@ def quartile_labels(values: np.ndarray, digits: int = 3) -> tuple[np.ndarray, li
 
 def gap_rows(
     labels: np.ndarray,
-    first: np.ndarray,
-    second: np.ndarray,
+    correlations: np.ndarray,
     oracle: np.ndarray,
     order: Sequence[str] | None = None,
 ) -> list[dict]:
-    """One row per label (in ``order``, default sorted; labels without neurons left out):
-    ``n``, the mean ``oracle``, each model's mean correlation (``first``, ``second``), each
-    one's fraction of the oracle (ratio of the means) and ``ratio`` = mean first / mean
-    second. All arrays ``(neurons,)``."""
+    """One row per label (in ``order``, default sorted; labels without neurons left out).
+
+    Args:
+        labels: ``(neurons,)`` each neuron's group.
+        correlations: ``(models, neurons)`` single-trial test correlations; the last model is
+            the reference.
+        oracle: ``(neurons,)`` jackknife oracle.
+        order: the labels in the order of the rows.
+
+    Returns:
+        Rows with ``group``, ``n``, the mean ``oracle``, and per model (lists over models):
+        ``correlation`` (mean), ``fraction_oracle`` (ratio of the means) and
+        ``ratio_to_reference`` (its mean over the reference's mean).
+    """
     rows = []
     for label in np.unique(labels) if order is None else order:
         keep = labels == label
         if not keep.any():
             continue
-        o, a, b = oracle[keep].mean(), first[keep].mean(), second[keep].mean()
+        means = correlations[:, keep].mean(axis=1)
+        o = oracle[keep].mean()
         rows.append(
             {
                 "group": str(label),
                 "n": int(keep.sum()),
                 "oracle": float(o),
-                "first": float(a),
-                "second": float(b),
-                "first_fraction_oracle": float(a / o),
-                "second_fraction_oracle": float(b / o),
-                "ratio": float(a / b),
+                "correlation": means.tolist(),
+                "fraction_oracle": (means / o).tolist(),
+                "ratio_to_reference": (means / means[-1]).tolist(),
             }
         )
     return rows
@@ -116,48 +133,58 @@ def groupings(truth: GroundTruth, neurons: np.ndarray, oracle: np.ndarray) -> di
 def compare(
     data: Path, checkpoints: Sequence[str | Path], device: str | None = None
 ) -> dict[str, list[dict]]:
-    """Every grouping's :func:`gap_rows` for two checkpoints on the neurons both predict, with
-    ``'all'`` (one row) first."""
-    if len(checkpoints) != 2:
-        raise ValueError(f"give exactly two checkpoints, got {len(checkpoints)}: {checkpoints}")
+    """Every grouping's :func:`gap_rows` for two or more checkpoints (the last one the
+    reference) on the neurons all of them predict, with ``'all'`` (one row) first."""
+    if len(checkpoints) < 2:
+        raise ValueError(f"give two checkpoints or more, got {len(checkpoints)}: {checkpoints}")
     device = resolve_device(device)
-    (ids_a, corr_a), (ids_b, corr_b) = (
-        checkpoint_correlations(c, data, device) for c in checkpoints
-    )
-    common, in_a, in_b = np.intersect1d(ids_a, ids_b, return_indices=True)
+    results = [checkpoint_correlations(c, data, device) for c in checkpoints]
+    common = results[0][0]
+    for ids, _ in results[1:]:
+        common = np.intersect1d(common, ids)
     if common.size == 0:
-        raise ValueError(f"the checkpoints {checkpoints} share no neurons")
+        raise ValueError(f"the checkpoints {list(map(str, checkpoints))} share no neurons")
+    correlations = np.stack([c[positions(ids, common)] for ids, c in results])
     loaders = load_dataset(data, batch_size=BATCH_SIZE, progress=False)
     oracle_all = measures.get_oracles(loaders, per_neuron=True)
-    position = {int(n): i for i, n in enumerate(loaders["test"].dataset.neuron_idx)}
-    oracle = oracle_all[[position[int(n)] for n in common]]
-    first, second = corr_a[in_a], corr_b[in_b]
-    table = {"all": gap_rows(np.full(common.size, "all"), first, second, oracle)}
+    oracle = oracle_all[positions(loaders["test"].dataset.neuron_idx, common)]
+    table = {"all": gap_rows(np.full(common.size, "all"), correlations, oracle)}
     for name, (mask, labels, order) in groupings(GroundTruth.load(data), common, oracle).items():
-        table[name] = gap_rows(labels, first[mask], second[mask], oracle[mask], order)
+        table[name] = gap_rows(labels, correlations[:, mask], oracle[mask], order)
     return table
 
 
 def print_table(table: Mapping[str, list[dict]], names: Sequence[str]) -> None:
-    first, second = names
-    print(f"first: {first}\nsecond: {second}")
-    header = f"{'group':>14} {'n':>5} {'oracle':>7} {'first':>7} {'second':>7} "
-    header += f"{'1st/or':>7} {'2nd/or':>7} {'1st/2nd':>8}"
-    for name, rows in table.items():
-        print(f"\n{name}\n{header}")
+    """Each grouping as a table: per model its mean correlation, fraction of the oracle and
+    ratio to the reference (the last model; its own ratio, always 1, left out)."""
+    for i, name in enumerate(names, start=1):
+        print(f"model {i}: {name}" + (" (reference)" if i == len(names) else ""))
+    header = f"{'group':>14} {'n':>5} {'oracle':>6} " + " ".join(
+        f"{f'{i}:corr':>7} {f'{i}/or':>6}" + (f" {f'{i}/ref':>6}" if i < len(names) else "")
+        for i in range(1, len(names) + 1)
+    )
+    for grouping, rows in table.items():
+        print(f"\n{grouping}\n{header}")
         for r in rows:
-            print(
-                f"{r['group']:>14} {r['n']:>5} {r['oracle']:>7.3f} {r['first']:>7.3f} "
-                f"{r['second']:>7.3f} {r['first_fraction_oracle']:>7.3f} "
-                f"{r['second_fraction_oracle']:>7.3f} {r['ratio']:>8.3f}"
-            )
+            cells = [
+                f"{c:>7.3f} {f:>6.3f}" + (f" {q:>6.3f}" if i < len(names) - 1 else "")
+                for i, (c, f, q) in enumerate(
+                    zip(
+                        r["correlation"], r["fraction_oracle"], r["ratio_to_reference"], strict=True
+                    )
+                )
+            ]
+            print(f"{r['group']:>14} {r['n']:>5} {r['oracle']:>6.3f} " + " ".join(cells))
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, list[dict]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="simulated data set folder")
     parser.add_argument(
-        "--checkpoint", action="append", required=True, help="twice: first and second model"
+        "--checkpoint",
+        action="append",
+        required=True,
+        help="a model to compare (twice or more; the last one is the reference)",
     )
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", type=Path, help="write every row here")

@@ -352,29 +352,32 @@ def test_calibration_simulates_a_configuration_and_prints_its_proxies(
 def test_model_gap_rows_are_means_and_ratios_of_means_per_group(monkeypatch):
     model_gap = _bench_module("model_gap", monkeypatch)
     labels = np.array(["b", "a", "b", "a", "c"])
-    first = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
-    second = np.array([0.2, 0.4, 0.2, 0.4, 1.0])
+    correlations = np.array(
+        [[0.1, 0.2, 0.3, 0.4, 0.5], [0.3, 0.1, 0.1, 0.1, 0.3], [0.2, 0.4, 0.2, 0.4, 1.0]]
+    )
     oracle = np.array([0.5, 0.5, 1.0, 1.0, 1.0])
-    rows = model_gap.gap_rows(labels, first, second, oracle, order=["c", "b", "a", "missing"])
+    rows = model_gap.gap_rows(labels, correlations, oracle, order=["c", "b", "a", "missing"])
     assert [r["group"] for r in rows] == ["c", "b", "a"]  # as ordered, empty groups left out
     b = rows[1]
     assert b["n"] == 2 and b["oracle"] == pytest.approx(0.75)
-    assert (b["first"], b["second"]) == (pytest.approx(0.2), pytest.approx(0.2))
-    assert b["first_fraction_oracle"] == pytest.approx(0.2 / 0.75)
-    assert rows[2]["ratio"] == pytest.approx(0.3 / 0.4)  # ratio of the means, not mean ratio
-    assert rows[0]["ratio"] == pytest.approx(0.5)
+    assert b["correlation"] == pytest.approx([0.2, 0.2, 0.2])
+    assert b["fraction_oracle"] == pytest.approx([0.2 / 0.75] * 3)
+    # ratios of the means to the last model's mean, not means of ratios
+    assert rows[2]["ratio_to_reference"] == pytest.approx([0.3 / 0.4, 0.1 / 0.4, 1.0])
+    assert rows[0]["ratio_to_reference"] == pytest.approx([0.5, 0.3, 1.0])
 
 
-def test_model_gap_quartiles_split_evenly_from_the_lowest_up(monkeypatch):
+def test_model_gap_quartiles_split_evenly_and_neurons_are_found_in_any_order(monkeypatch):
     model_gap = _bench_module("model_gap", monkeypatch)
     values = np.random.default_rng(0).permutation(np.arange(1.0, 101.0))
     labels, order = model_gap.quartile_labels(values, digits=2)
     assert order == ["1.00-25.75", "25.75-50.50", "50.50-75.25", "75.25-100.00"]
     assert [int((labels == name).sum()) for name in order] == [25, 25, 25, 25]
     assert labels[values == 100.0][0] == order[-1] and labels[values == 1.0][0] == order[0]
+    assert model_gap.positions(np.array([7, 3, 5]), np.array([5, 7])).tolist() == [2, 0]
 
 
-def test_model_gap_compares_two_checkpoints_on_their_common_neurons(
+def test_model_gap_compares_checkpoints_on_their_common_neurons(
     monkeypatch, tiny_dataset, untrained_checkpoint, tmp_path, capsys
 ):
     from fens.dataset import load_dataset
@@ -394,20 +397,21 @@ def test_model_gap_compares_two_checkpoints_on_their_common_neurons(
 
     # The LN's 100 neurons, each model's own correlations on them.
     ln = load_pretrained(ln_path, subset, device="cpu")
-    expected_first = measures.get_correlations(ln, subset["test"], device="cpu")
+    expected_ln = measures.get_correlations(ln, subset["test"], device="cpu")
     everyone = load_dataset(tiny_dataset, batch_size=60, progress=False)
     sota = load_pretrained(untrained_checkpoint, everyone, device="cpu")
-    expected_second = measures.get_correlations(sota, everyone["test"], device="cpu")
-    expected_second = expected_second[subset["test"].dataset.neuron_idx]
+    expected_sota = measures.get_correlations(sota, everyone["test"], device="cpu")
+    position = {n: i for i, n in enumerate(everyone["test"].dataset.neuron_idx)}
+    expected_sota = expected_sota[[position[n] for n in subset["test"].dataset.neuron_idx]]
     (row,) = table["all"]
     assert row["n"] == 100
-    assert row["first"] == pytest.approx(expected_first.mean(), abs=1e-6)
-    assert row["second"] == pytest.approx(expected_second.mean(), abs=1e-6)
+    assert row["correlation"] == pytest.approx([expected_ln.mean(), expected_sota.mean()], abs=1e-6)
+    assert row["ratio_to_reference"][0] == pytest.approx(expected_ln.mean() / expected_sota.mean())
     assert sum(r["n"] for r in table["cell type"]) == 100
     responsive = sum(r["n"] for r in table["cell type"] if r["group"] != "weak")
     for name in ("spatial frequency (cycles/pixel), responsive", "jackknife oracle, responsive"):
         assert sum(r["n"] for r in table[name]) == responsive
     assert json.loads((tmp_path / "gap.json").read_text())["all"] == table["all"]
-    assert "1st/2nd" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="exactly two checkpoints"):
+    assert "(reference)" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="two checkpoints or more"):
         model_gap.main(["--data", str(tiny_dataset), "--checkpoint", str(ln_path)])
