@@ -415,3 +415,6 @@ def test_model_gap_compares_checkpoints_on_their_common_neurons(
     assert "(reference)" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="two checkpoints or more"):
         model_gap.main(["--data", str(tiny_dataset), "--checkpoint", str(ln_path)])
+    with pytest.raises(SystemExit):
+        model_gap.main(["--data", str(tmp_path), "--checkpoint", str(ln_path)] * 2)
+    assert "has no ground_truth/" in capsys.readouterr().err
