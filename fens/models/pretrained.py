@@ -37,6 +37,8 @@ from fens.models.registry import (
     model_config,
     rebuild_model,
 )
+from fens.simulate.neurons import GROUND_TRUTH_DIR
+from fens.simulate.writer import SIMULATION_FILE
 from fens.utility.device import move_model, resolve_device
 
 __all__ = [
@@ -122,7 +124,7 @@ def describe_data(dataset: Any) -> dict[str, Any]:
         "n_neurons": int(dataset.n_neurons),
         "n_trials": len(dataset),
     }
-    simulation = Path(dataset.path) / "ground_truth" / "simulation.json"
+    simulation = Path(dataset.path) / GROUND_TRUTH_DIR / SIMULATION_FILE
     if simulation.is_file():
         recorded = json.loads(simulation.read_text())
         description["simulation"] = {k: recorded[k] for k in ("preset", "seed") if k in recorded}
